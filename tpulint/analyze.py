@@ -1,0 +1,442 @@
+"""The analysis pipeline: model -> rules -> partition -> :class:`~tpulint.report.ModelReport`.
+
+Each step is a plain function on plain data. Model-level rules run first (they may stop the
+"compilation": unparseable op versions, dynamic shapes, Flex or unknown custom ops, a float model
+on compilers that reject it). Then every op of subgraph 0 is checked against every per-op rule
+(all failures are collected, not only the first), the partition simulator places the ops, and the
+partition and memory rules add their findings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tpulint import __version__
+from tpulint.checks.memory import MemoryContext, split_params
+from tpulint.checks.partition_rules import PartitionContext
+from tpulint.context import ModelContext, OpContext, Target
+from tpulint.errors import ModelFormatError, TpulintError
+from tpulint.graph import Graph
+from tpulint.model import Model, Op, load_model
+from tpulint.partition import simulate
+from tpulint.registry import Rule, Scope, Severity, Violation, all_rules
+from tpulint.report import Finding, FirstCpuOp, ModelReport, OpReport, Report, Summary
+from tpulint.ruledata import errors as error_texts
+from tpulint.ruledata import message_for, status_text
+
+# When several rules block one op, the status the compiler prints is the first of these that applies
+# (op support is decided before data types, data types before shapes, ...).
+# Order found in the real logs of ../shared/corpus (all 19 log tables reproduced): data type, then
+# op type, then version, then rank, then SPLIT's 2-D output check, then size limits.
+STATUS_PRIORITY = (
+    "unsupported_dtype",
+    "not_supported",
+    "version_not_supported",
+    "unsupported_rank",
+    "split_2d_output",
+    "unspecified_limitation",
+    "more_than_one_subgraph",
+)
+
+# Model-level rules that stop compilation, with the compiler error text (rules/statuses.toml) they
+# predict. TPU203 only stops compilers marked `not_quantized_is_error`.
+COMPILE_ERRORS = {
+    "TPU402": "op_version",
+    "TPU302": "dynamic_shape",
+    "TPU113": "flex_op",
+    "TPU114": "custom_op",
+    "TPU203": "not_quantized",
+}
+
+
+def _rules_by_scope(selected: set[str] | None) -> dict[Scope, list[Rule]]:
+    out: dict[Scope, list[Rule]] = {s: [] for s in Scope}
+    for code, r in all_rules().items():
+        if selected is None or code in selected:
+            out[r.scope].append(r)
+    return out
+
+
+def _finding(
+    r: Rule,
+    v: Violation,
+    *,
+    graph: Graph | None = None,
+    op: Op | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    msg, fix = message_for(r.code)
+    sg = v.subgraph if v.subgraph is not None else (op.subgraph if op else None)
+    idx = v.op_index if v.op_index is not None else (op.index if op else None)
+    if op is None and graph is not None and idx is not None and 0 <= idx < len(graph.subgraph.ops):
+        op = graph.op(idx)
+    name = ""
+    if op is not None and graph is not None and op.outputs and op.outputs[0] >= 0:
+        name = graph.tensor(op.outputs[0]).name
+    status_id = v.status or r.status
+    return Finding(
+        code=r.code,
+        name=r.name,
+        severity=(severity or r.severity).value,
+        message=v.message or msg or r.summary,
+        observed=v.observed,
+        fix=fix,
+        subgraph=sg,
+        op_index=idx,
+        opcode=op.type_name if op is not None else None,
+        op_name=name or None,
+        status=status_text(status_id) if status_id else None,
+    )
+
+
+def _op_name(graph: Graph, op: Op) -> str:
+    if op.outputs and op.outputs[0] >= 0:
+        return graph.tensor(op.outputs[0]).name
+    return ""
+
+
+def _shape_dtype(graph: Graph, ts: Iterable[int]) -> list[str]:
+    out = []
+    for t in ts:
+        if t < 0:
+            continue
+        tt = graph.tensor(t)
+        out.append(f"{tt.shape_str()} {tt.dtype}")
+    return out
+
+
+def op_macs(graph: Graph, op: Op) -> int:
+    """Multiply-accumulates of the compute-heavy ops (0 for the rest)."""
+    try:
+        outs = graph.outputs(op)
+        w = graph.tensor(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+        if not outs or w is None:
+            return 0
+        out = outs[0]
+        if op.opcode == "CONV_2D" and w.rank == 4:
+            return out.elements * w.shape[1] * w.shape[2] * w.shape[3]
+        if op.opcode == "DEPTHWISE_CONV_2D" and w.rank == 4:
+            return out.elements * w.shape[1] * w.shape[2]
+        if op.opcode == "FULLY_CONNECTED" and w.rank == 2:
+            return out.elements * w.shape[1]
+        if op.opcode == "TRANSPOSE_CONV" and len(op.inputs) > 2:
+            filt = graph.tensor(op.inputs[1])
+            x = graph.tensor(op.inputs[2])
+            if filt.rank == 4:
+                return x.elements * filt.shape[0] * filt.shape[1] * filt.shape[2]
+        if op.opcode == "BATCH_MATMUL":
+            a = graph.tensor(op.inputs[0])
+            return out.elements * (a.shape[-1] if a.shape else 1)
+    except (IndexError, ValueError):
+        return 0
+    return 0
+
+
+def op_param_bytes(graph: Graph, op: Op) -> int:
+    return sum(t.data_size for t in graph.const_inputs(op))
+
+
+def analyze_model(
+    model: Model, target: Target, *, label: str | None = None, selected: set[str] | None = None
+) -> ModelReport:
+    """Predict what the compiler does with ``model`` for ``target``."""
+    rules = _rules_by_scope(selected)
+    report = ModelReport(
+        path=label or (str(model.path) if model.path else "<bytes>"),
+        runtime=target.effective_runtime,
+        compiler=target.compiler,
+        compiled=model.is_compiled,
+        file_size=model.file_size,
+        options={
+            "multiple_subgraphs": target.multiple_subgraphs,
+            "intermediate_tensors": list(target.intermediate_tensors),
+            "search_delegate": target.search_delegate,
+        },
+    )
+    graphs = [Graph.build(model, sg) for sg in model.subgraphs]
+    if not graphs:
+        raise ModelFormatError("model has no subgraphs", "TPU902")
+    mctx = ModelContext(model=model, target=target, graphs=graphs)
+    main = graphs[0]
+
+    if model.is_compiled:
+        return _compiled_report(report, model, main, rules, mctx)
+
+    # 1. Model-level rules.
+    compile_error: tuple[str, Finding] | None = None
+    for r in rules[Scope.MODEL]:
+        for v in r.run(mctx):
+            g = graphs[v.subgraph] if v.subgraph is not None and v.subgraph < len(graphs) else main
+            f = _finding(r, v, graph=g)
+            err_id = COMPILE_ERRORS.get(r.code)
+            stops = err_id is not None and (r.code != "TPU203" or target.spec.not_quantized_is_error)
+            if r.code == "TPU203" and not stops:
+                f.severity = Severity.WARNING.value
+            if stops and err_id is not None:
+                f.compiler_error = _error_text(err_id, model, v)
+                if compile_error is None:
+                    compile_error = (err_id, f)
+            report.findings.append(f)
+
+    # 2. Per-op rules on every op of subgraph 0.
+    per_op: dict[int, list[tuple[Rule, Violation]]] = {}
+    for op in main.subgraph.ops:
+        octx = OpContext.make(main, op, target)
+        for r in rules[Scope.OP]:
+            for v in r.run(octx):
+                per_op.setdefault(op.index, []).append((r, v))
+
+    blocked: dict[int, str] = {}
+    for idx, hits in per_op.items():
+        ids = [s for s in (v.status or r.status for r, v in hits if r.blocks) if s]
+        if ids:
+            blocked[idx] = min(ids, key=lambda s: STATUS_PRIORITY.index(s) if s in STATUS_PRIORITY else 99)
+
+    # 3. Partition.
+    part = simulate(
+        main,
+        blocked,
+        multiple_subgraphs=target.multiple_subgraphs,
+        intermediate_tensors=target.intermediate_tensors,
+    )
+    intermediate_cut = part.forced & part.past_intermediate
+    pctx = PartitionContext(graph=main, partition=part, intermediate_cut=intermediate_cut)
+    part_hits: dict[int, list[tuple[Rule, Violation]]] = {}
+    for r in rules[Scope.PARTITION]:
+        for v in r.run(pctx):
+            if v.op_index is not None:
+                part_hits.setdefault(v.op_index, []).append((r, v))
+
+    # 4. Ops and their findings, in execution order.
+    for i in main.execution_order():
+        op = main.op(i)
+        hits = per_op.get(i, []) + part_hits.get(i, [])
+        for r, v in hits:
+            report.findings.append(_finding(r, v, graph=main, op=op))
+        placement = part.placement[i]
+        status_id = part.status[i]
+        if compile_error is not None:
+            placement, status_id = "cpu", ""
+        report.ops.append(
+            OpReport(
+                subgraph=0,
+                index=i,
+                opcode=op.type_name,
+                version=op.version,
+                name=_op_name(main, op),
+                placement=placement,
+                status=status_text(status_id) if status_id else None,
+                codes=sorted({r.code for r, _ in hits}),
+                segment=part.segment.get(i) if placement == "tpu" else None,
+                inputs=_shape_dtype(main, op.inputs),
+                outputs=_shape_dtype(main, op.outputs),
+                macs=op_macs(main, op),
+                param_bytes=op_param_bytes(main, op),
+                custom_code=op.custom_code,
+            )
+        )
+    # Ops of other subgraphs (control-flow bodies) are not compiled.
+    for g in graphs[1:]:
+        for op in g.subgraph.ops:
+            report.ops.append(
+                OpReport(
+                    subgraph=g.subgraph.index,
+                    index=op.index,
+                    opcode=op.type_name,
+                    version=op.version,
+                    name=_op_name(g, op),
+                    placement="cpu",
+                    status=status_text("more_than_one_subgraph") if compile_error is None else None,
+                    codes=["TPU502"],
+                    inputs=_shape_dtype(g, op.inputs),
+                    outputs=_shape_dtype(g, op.outputs),
+                    custom_code=op.custom_code,
+                )
+            )
+
+    # 5. Memory.
+    tpu_param_bytes = _unique_param_bytes(main, [i for i in part.tpu_ops]) if compile_error is None else 0
+    for r in rules[Scope.MEMORY]:
+        for v in r.run(MemoryContext(param_bytes_tpu=tpu_param_bytes)):
+            report.findings.append(_finding(r, v))
+
+    report.summary = _summary(report, main, tpu_param_bytes, compile_error)
+    report.findings.sort(key=_finding_order)
+    return report
+
+
+def _finding_order(f: Finding) -> tuple[int, int, int, str]:
+    return (f.subgraph if f.subgraph is not None else -1, f.op_index if f.op_index is not None else -1, 0, f.code)
+
+
+def _unique_param_bytes(graph: Graph, ops: Iterable[int]) -> int:
+    seen: set[int] = set()
+    total = 0
+    for i in ops:
+        for t in graph.const_inputs(graph.op(i)):
+            if t.buffer not in seen:
+                seen.add(t.buffer)
+                total += t.data_size
+    return total
+
+
+def _error_text(err_id: str, model: Model, v: Violation) -> str:
+    tmpl = error_texts()[err_id]
+    name = model.path.name if model.path else "model.tflite"
+    extra = v.extra or {}
+    node = v.op_index if v.op_index is not None else 0
+    op = extra.get("op")
+    if op is None and v.op_index is not None and model.subgraphs:
+        sg = model.subgraphs[v.subgraph or 0]
+        if 0 <= v.op_index < len(sg.ops):
+            op = sg.ops[v.op_index].type_name
+    return tmpl.format(model=name, op=op or "?", version=extra.get("version", "?"), node=node)
+
+
+def _summary(
+    report: ModelReport, main: Graph, tpu_param_bytes: int, compile_error: tuple[str, Finding] | None
+) -> Summary:
+    ops0 = [o for o in report.ops]
+    s = Summary(ops_total=len(ops0))
+    s.ops_tpu = sum(1 for o in ops0 if o.placement == "tpu")
+    s.ops_cpu = s.ops_total - s.ops_tpu
+    s.tpu_subgraphs = len({o.segment for o in ops0 if o.placement == "tpu"})
+    s.macs_total = sum(o.macs for o in ops0)
+    s.macs_tpu = sum(o.macs for o in ops0 if o.placement == "tpu")
+    s.params_total = _unique_param_bytes(main, range(len(main.subgraph.ops)))
+    s.params_tpu = tpu_param_bytes
+    s.on_chip_param_bytes, s.off_chip_param_bytes = split_params(tpu_param_bytes)
+    if compile_error is not None:
+        s.outcome = "compile_error"
+        s.compiler_error = compile_error[1].compiler_error
+        s.tpu_subgraphs = 0
+    elif s.ops_cpu == 0 and s.ops_total:
+        s.outcome = "full"
+    elif s.ops_tpu == 0:
+        s.outcome = "none"
+    else:
+        s.outcome = "partial"
+    first = next((o for o in ops0 if o.placement == "cpu" and o.subgraph == 0), None)
+    if first is None:
+        first = next((o for o in ops0 if o.placement == "cpu"), None)
+    if first is not None:
+        reason = ""
+        for f in report.findings:
+            if f.op_index == first.index and f.subgraph == first.subgraph:
+                reason = f"{f.code} {f.message}: {f.observed}"
+                break
+        if compile_error is not None:
+            reason = f"{compile_error[1].code} {compile_error[1].message}: {compile_error[1].observed}"
+        s.first_cpu_op = FirstCpuOp(
+            subgraph=first.subgraph,
+            index=first.index,
+            opcode=first.opcode,
+            name=first.name,
+            status=first.status,
+            codes=first.codes,
+            reason=reason,
+        )
+    return s
+
+
+def _compiled_report(
+    report: ModelReport, model: Model, main: Graph, rules: dict[Scope, list[Rule]], mctx: ModelContext
+) -> ModelReport:
+    """Already-compiled input: report what the real compiler did (no prediction)."""
+    for r in rules[Scope.MODEL]:
+        if r.code == "TPU910":
+            for v in r.run(mctx):
+                report.findings.append(_finding(r, v, graph=main))
+    seg = 0
+    for op in main.subgraph.ops:
+        is_tpu = op.custom_code == "edgetpu-custom-op"
+        report.ops.append(
+            OpReport(
+                subgraph=0,
+                index=op.index,
+                opcode=op.type_name,
+                version=op.version,
+                name=_op_name(main, op),
+                placement="tpu" if is_tpu else "cpu",
+                status=None,
+                segment=seg if is_tpu else None,
+                inputs=_shape_dtype(main, op.inputs),
+                outputs=_shape_dtype(main, op.outputs),
+                custom_code=op.custom_code,
+            )
+        )
+        seg += int(is_tpu)
+    custom = [o for o in report.ops if o.placement == "tpu"]
+    cpu = [o for o in report.ops if o.placement == "cpu"]
+    s = Summary(ops_total=len(report.ops), ops_tpu=len(custom), ops_cpu=len(cpu), tpu_subgraphs=len(custom))
+    s.outcome = "none" if not custom else ("full" if not cpu else "partial")
+    if cpu:
+        f = cpu[0]
+        s.first_cpu_op = FirstCpuOp(0, f.index, f.opcode, f.name, None, [], "left on the CPU by the compiler")
+    report.summary = s
+    report.compiled_info = {
+        "edgetpu_custom_ops": len(custom),
+        "edgetpu_custom_op_indices": [o.index for o in custom],
+        "cpu_ops": [{"index": o.index, "opcode": o.opcode, "name": o.name} for o in cpu],
+    }
+    return report
+
+
+def analyze_path(
+    path: Path, target: Target, *, selected: set[str] | None = None, label: str | None = None
+) -> ModelReport:
+    """Analyse one file; read/format errors become ``ok=False`` reports, never exceptions."""
+    shown = label or str(path)
+    try:
+        model = load_model(path)
+    except TpulintError as exc:
+        return ModelReport(
+            path=shown,
+            ok=False,
+            error={"code": exc.code, "message": exc.message},
+            runtime=target.effective_runtime,
+            compiler=target.compiler,
+        )
+    try:
+        return analyze_model(model, target, label=shown, selected=selected)
+    except TpulintError as exc:
+        return ModelReport(
+            path=shown,
+            ok=False,
+            error={"code": exc.code, "message": f"{shown}: {exc.message}"},
+            runtime=target.effective_runtime,
+            compiler=target.compiler,
+        )
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+        return ModelReport(
+            path=shown,
+            ok=False,
+            error={"code": "TPU902", "message": f"{shown}: malformed model ({type(exc).__name__}: {exc})"},
+            runtime=target.effective_runtime,
+            compiler=target.compiler,
+        )
+    finally:
+        model.close()
+
+
+def iter_model_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool]]:
+    """Expand directories recursively to their ``*.tflite`` files. Yields (path, given_explicitly)."""
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.tflite") if q.is_file())
+            for q in found:
+                yield q, False
+        else:
+            yield p, True
+
+
+def analyze_paths(
+    paths: Iterable[str | os.PathLike[str]], target: Target, *, selected: set[str] | None = None
+) -> Report:
+    report = Report(tool_version=__version__)
+    for p, _ in iter_model_paths(paths):
+        report.models.append(analyze_path(p, target, selected=selected))
+    return report

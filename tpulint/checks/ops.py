@@ -1,0 +1,616 @@
+"""TPU1xx: op support — the op table and each op's documented limitations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tpulint.context import ModelContext, OpContext
+from tpulint.registry import Violation, rule
+from tpulint.ruledata import cpu_only_ops, limits, op_table
+
+# Custom ops the compiler's TFLite interpreter can load (it leaves them on the CPU).
+KNOWN_CUSTOM_OPS = frozenset({"TFLite_Detection_PostProcess", "PosenetDecoderOp", "edgetpu-custom-op"})
+ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+
+
+def has_check(ctx: OpContext, name: str) -> bool:
+    return ctx.spec is not None and name in ctx.spec.checks
+
+
+@rule("TPU101", "op-not-supported", status="not_supported")
+def check_op_supported(ctx: OpContext) -> Iterator[Violation]:
+    """The op type is not in the Edge TPU's supported-operations table.
+
+    ## What it does
+    Looks the op up in Coral's op table (`rules/edgetpu_ops.toml`). Custom ops other than the
+    Edge TPU's own are never mapped.
+
+    ## Why it matters on the Edge TPU
+    The compiler can only map the listed ops. An unsupported op stays on the CPU ("Operation not
+    supported"), and, without `-a`, every op that depends on it runs on the CPU too.
+
+    ## Example
+    `LEAKY_RELU`, `HARD_SWISH`, `GATHER`, `ARG_MAX`, `CAST`, `DIV`, `EXP`, or the SSD
+    `TFLite_Detection_PostProcess` custom op (expected at the end of a detector).
+
+    ## How to fix
+    Replace the op with a supported equivalent (ReLU/ReLU6 instead of LeakyReLU or hard-swish,
+    `minimalistic=True` for MobileNetV3), move it to the end of the graph, or cut the model before
+    it with `-i` / by splitting the model so that only the tail runs on the CPU.
+
+    ## Compiler status
+    Operation not supported
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Supported operations); edgetpu#272, edgetpu#342,
+    edgetpu#597, edgetpu#720.
+    """
+    op = ctx.op
+    if op.opcode == "CUSTOM":
+        if op.custom_code != "edgetpu-custom-op":
+            yield Violation(observed=f"custom op '{op.custom_code}'")
+        return
+    if op.opcode in cpu_only_ops():
+        return  # reported by a more specific rule (e.g. DEQUANTIZE -> data type)
+    if ctx.spec is None:
+        yield Violation(observed=f"op {op.opcode} (builtin code {op.builtin_code}) is not in the op table")
+
+
+@rule("TPU102", "fused-activation", status="unspecified_limitation")
+def check_fused_activation(ctx: OpContext) -> Iterator[Violation]:
+    """A pooling or concatenation op has a fused activation function.
+
+    ## What it does
+    AveragePool2d, MaxPool2d and Concatenation must have `fused_activation_function = NONE`.
+
+    ## Why it matters on the Edge TPU
+    Coral's op table: "No fused activation function." The op is left on the CPU.
+
+    ## Example
+    A `MaxPool2D` followed by a `ReLU` that the converter fused into the pool.
+
+    ## How to fix
+    Put the activation before the pool (ReLU and max-pool commute), or keep it as a separate op.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (AveragePool2d, MaxPool2d, Concatenation rows).
+    """
+    if not has_check(ctx, "no_fused_activation"):
+        return
+    act = int(ctx.op.options.get("fused_activation_function", 0) or 0)
+    if act:
+        yield Violation(observed=f"fused activation {ACTIVATIONS.get(act, act)}")
+
+
+@rule("TPU103", "unequal-dilation", status="unspecified_limitation")
+def check_dilation(ctx: OpContext) -> Iterator[Violation]:
+    """A convolution uses different dilation in x and y (or dilation where the runtime has none).
+
+    ## What it does
+    Conv2d and DepthwiseConv2d must use the same dilation factor in both spatial dimensions;
+    depthwise dilation needs runtime 13 or newer.
+
+    ## Why it matters on the Edge TPU
+    The Edge TPU's convolution engine only implements symmetric dilation.
+
+    ## Example
+    `Conv2D(dilation_rate=(1, 2))`.
+
+    ## How to fix
+    Use the same dilation rate on both axes, or compile for runtime ≥ 13 (`-m 13`).
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Conv2d, DepthwiseConv2d rows).
+    """
+    if not has_check(ctx, "equal_dilation"):
+        return
+    dh = int(ctx.op.options.get("dilation_h_factor", 1) or 1)
+    dw = int(ctx.op.options.get("dilation_w_factor", 1) or 1)
+    if dh != dw:
+        yield Violation(observed=f"dilation h={dh}, w={dw}")
+    elif has_check(ctx, "depthwise_dilation_runtime") and dh > 1 and ctx.runtime <= 12:
+        yield Violation(observed=f"depthwise dilation {dh} with runtime {ctx.runtime}")
+
+
+@rule("TPU104", "strided-slice-strides", status="unspecified_limitation")
+def check_strided_slice(ctx: OpContext) -> Iterator[Violation]:
+    """A StridedSlice has a stride other than 1, or an ellipsis / new-axis mask.
+
+    ## What it does
+    StridedSlice maps only when it is effectively a Slice: all strides 1, `ellipsis_mask == 0`
+    and `new_axis_mask == 0`.
+
+    ## Why it matters on the Edge TPU
+    Strided gathers are not implemented on the Edge TPU.
+
+    ## Example
+    `x[:, ::2, ::2, :]` (a space-to-depth written with slices, as in YOLOv5's Focus layer).
+
+    ## How to fix
+    Use `SpaceToDepth` or a strided convolution instead of strided slicing.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (StridedSlice row).
+    """
+    if not has_check(ctx, "strided_slice"):
+        return
+    strides = ctx.const_ints(3)
+    o = ctx.op.options
+    bad = []
+    if strides is not None and any(s != 1 for s in strides):
+        bad.append(f"strides {list(strides)}")
+    if int(o.get("ellipsis_mask", 0) or 0):
+        bad.append(f"ellipsis_mask {o.get('ellipsis_mask')}")
+    if int(o.get("new_axis_mask", 0) or 0):
+        bad.append(f"new_axis_mask {o.get('new_axis_mask')}")
+    if bad:
+        yield Violation(observed=", ".join(bad))
+
+
+@rule("TPU105", "softmax-shape", status="unspecified_limitation")
+def check_softmax(ctx: OpContext) -> Iterator[Violation]:
+    """A Softmax runs over more than 16,000 elements (or, before compiler 16.0, is not 1-D).
+
+    ## What it does
+    Softmax maps over at most 16,000 elements along its (innermost) axis. Compilers before 16.0
+    also need a 1-D input (only the innermost dimension larger than 1); 16.0 maps a softmax over
+    the last axis of `[1, 4, 49, 49]` (corpus: prbodmann_efficient_l3_transformer).
+
+    ## Why it matters on the Edge TPU
+    Coral's op table: "Supports only 1-D input tensor with a max of 16,000 elements."
+
+    ## Example
+    A per-pixel softmax over `[1, 64, 64, 21]` in a segmentation head.
+
+    ## How to fix
+    Apply the softmax on the CPU after the model (drop it from the graph), or reshape so that it
+    runs over a single vector.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Softmax row).
+    """
+    if not has_check(ctx, "softmax_1d"):
+        return
+    ins = ctx.data_inputs()
+    if not ins:
+        return
+    t = ins[0]
+    nonunit = [d for d in t.shape[:-1] if d > 1]
+    cap = int(limits().get("softmax_max_elements", 16000))
+    inner = t.shape[-1] if t.shape else 1
+    if nonunit and ctx.target.spec.softmax_1d_only:
+        yield Violation(observed=f"input {t.shape_str()} is not 1-D")
+    elif inner > cap:
+        yield Violation(observed=f"input has {inner} elements (max {cap})")
+
+
+@rule("TPU106", "concat-constant-input", status="unspecified_limitation")
+def check_concat_constant(ctx: OpContext) -> Iterator[Violation]:
+    """A Concatenation has a constant input that is not an all-zero pad, or more than 2 inputs with one.
+
+    ## What it does
+    If any input of a Concatenation is a compile-time constant, there must be exactly 2 inputs and
+    the constant must be all zeros (a zero-padding op).
+
+    ## Why it matters on the Edge TPU
+    Coral's op table states this limitation for Concatenation.
+
+    ## Example
+    Concatenating a learned constant embedding (non-zero) to an activation.
+
+    ## How to fix
+    Add the constant with an ADD against a broadcast, or precompute it outside the model.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Concatenation row).
+    """
+    if not has_check(ctx, "concat_constant_input"):
+        return
+    consts = ctx.const_inputs()
+    if not consts:
+        return
+    n_in = len([t for t in ctx.op.inputs if t >= 0])
+    if n_in != 2:
+        yield Violation(observed=f"{len(consts)} constant input(s) among {n_in} inputs")
+        return
+    for t in consts:
+        view = ctx.graph.model.tensor_data(t)
+        if view is not None and any(view.tobytes()):
+            zp = t.quantization.zero_point if t.quantization else ()
+            if not _all_zero_point(view.tobytes(), t.dtype, zp):
+                yield Violation(observed=f"constant input '{t.name}' is not all zeros")
+
+
+def _all_zero_point(data: bytes, dtype: str, zero_point: tuple[int, ...]) -> bool:
+    """True when quantized data equals the zero point everywhere (it represents 0.0)."""
+    if len(zero_point) != 1:
+        return False
+    zp = zero_point[0]
+    if dtype == "UINT8":
+        return all(b == zp for b in data)
+    if dtype == "INT8":
+        return all((b - 256 if b > 127 else b) == zp for b in data)
+    return False
+
+
+def _axes(ctx: OpContext, index: int, rank: int) -> list[int] | None:
+    vals = ctx.const_ints(index)
+    if vals is None:
+        return None
+    return sorted({(a + rank) % rank if rank else a for a in vals})
+
+
+@rule("TPU107", "reduce-axes", status="unspecified_limitation")
+def check_reduce_axes(ctx: OpContext) -> Iterator[Violation]:
+    """A Mean/Sum/ReduceMax/ReduceMin reduces over the batch, or over an axis the runtime cannot.
+
+    ## What it does
+    Reductions may not touch the batch dimension. With runtime ≤ 12, Mean reduces only along x
+    and/or y. From runtime 13, a reduction over z (channels) needs a channel count that is a
+    multiple of 4.
+
+    ## Why it matters on the Edge TPU
+    These are the limitations in Coral's op table; other reductions stay on the CPU.
+
+    ## Example
+    `tf.reduce_mean(x, axis=-1)` on 6 channels.
+
+    ## How to fix
+    Reduce spatially (global average pooling), pad channels to a multiple of 4, or compile for a
+    newer runtime.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Mean, Sum, ReduceMax, ReduceMin rows); edgetpu#461.
+    """
+    if not has_check(ctx, "reduce_axes"):
+        return
+    ins = ctx.data_inputs()
+    if not ins:
+        return
+    t = ins[0]
+    axes = _axes(ctx, 1, t.rank)
+    if axes is None:
+        return
+    rank = t.rank
+    if rank >= 4 and 0 in axes and t.shape[0] >= 1 and rank - 3 > 0 and rank - 3 > 0:
+        yield Violation(observed=f"reduces the batch dimension (axes {axes} of {t.shape_str()})")
+        return
+    z = rank - 1
+    spatial = {rank - 3, rank - 2} if rank >= 3 else set()
+    if ctx.op.opcode == "MEAN" and ctx.runtime <= 12 and any(a not in spatial for a in axes):
+        yield Violation(observed=f"axes {axes} of {t.shape_str()} (runtime {ctx.runtime}: x/y only)")
+    elif z in axes and t.shape and t.shape[z] % 4:
+        yield Violation(observed=f"z-reduction over {t.shape[z]} channels (not a multiple of 4)")
+
+
+@rule("TPU108", "pad-axes", status="unspecified_limitation")
+def check_pad_axes(ctx: OpContext) -> Iterator[Violation]:
+    """A Pad pads the batch dimension, or (runtime ≤ 12) pads other than x/y.
+
+    ## What it does
+    Reads the constant paddings of PAD. Batch padding is never mapped; with runtime ≤ 12 only
+    x/y padding is.
+
+    ## Why it matters on the Edge TPU
+    Coral's op table lists these limitations for Pad.
+
+    ## Example
+    `tf.pad(x, [[1, 1], [0, 0], [0, 0], [0, 0]])`.
+
+    ## How to fix
+    Pad spatially only, or compile for runtime ≥ 13 when padding channels.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Pad row).
+    """
+    if not has_check(ctx, "pad_axes"):
+        return
+    pads = ctx.const_ints(1)
+    ins = ctx.data_inputs()
+    if pads is None or not ins:
+        return
+    rank = ins[0].rank
+    pairs = [(pads[2 * i], pads[2 * i + 1]) for i in range(len(pads) // 2)]
+    padded = [i for i, p in enumerate(pairs) if p != (0, 0)]
+    if rank >= 4 and 0 in padded:
+        yield Violation(observed=f"pads the batch dimension: {pairs}")
+    elif ctx.runtime <= 12 and any(i < rank - 3 or i == rank - 1 for i in padded):
+        yield Violation(observed=f"pads {pairs} (runtime {ctx.runtime}: x/y only)")
+
+
+@rule("TPU109", "batch-axis-op", status="unspecified_limitation")
+def check_batch_axis(ctx: OpContext) -> Iterator[Violation]:
+    """A Pack or Transpose works along the batch dimension of a 4-D tensor.
+
+    ## What it does
+    Pack may not stack along the batch dimension of a 4-D output; Transpose may not move the
+    batch dimension. (Pack along axis 0 of 2-D inputs maps: corpus prbodmann_efficient_l3_transformer.)
+
+    ## Why it matters on the Edge TPU
+    Coral's op table: "No packing in batch dimension"; Transpose likewise keeps the batch in place.
+
+    ## Example
+    `tf.stack([a, b], axis=0)` of 3-D tensors.
+
+    ## How to fix
+    Stack/split along a channel or spatial axis instead.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Pack, Transpose rows).
+    """
+    op = ctx.op
+    if has_check(ctx, "pack_axis"):
+        ins = ctx.data_inputs()
+        pack_axis = int(op.options.get("axis", 0) or 0)
+        if ins and ins[0].rank >= 3 and pack_axis == 0:
+            yield Violation(observed=f"packs along axis 0 of {ins[0].rank + 1}-D output")
+    elif has_check(ctx, "transpose_perm"):
+        perm = ctx.const_ints(1)
+        if perm and len(perm) >= 4 and perm[0] != 0:
+            yield Violation(observed=f"perm {list(perm)} moves the batch dimension")
+
+
+@rule("TPU110", "prelu-alpha", status="unspecified_limitation")
+def check_prelu_alpha(ctx: OpContext) -> Iterator[Violation]:
+    """A PReLU's alpha is not 1-dimensional (only its innermost dimension may be larger than 1).
+
+    ## What it does
+    Checks the shape of PReLU's constant alpha.
+
+    ## Why it matters on the Edge TPU
+    Coral's op table allows only a per-channel alpha vector.
+
+    ## Example
+    `PReLU()` without `shared_axes=[1, 2]`: alpha of shape `[H, W, C]`.
+
+    ## How to fix
+    Share alpha across spatial axes: `tf.keras.layers.PReLU(shared_axes=[1, 2])`.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (PReLU row).
+    """
+    if not has_check(ctx, "prelu_alpha"):
+        return
+    alpha = ctx.input(1)
+    if alpha is not None and any(d > 1 for d in alpha.shape[:-1]):
+        yield Violation(observed=f"alpha shape {alpha.shape_str()}")
+
+
+@rule("TPU111", "fc-weights", status="unspecified_limitation")
+def check_fully_connected(ctx: OpContext) -> Iterator[Violation]:
+    """A FullyConnected uses a non-default weight format (or, before compiler 16.0, non-constant weights).
+
+    ## What it does
+    FullyConnected maps only with the DEFAULT weights format. Compilers before 16.0 also need
+    constant (compile-time) weights; 16.0 maps matmuls of two activations (corpus:
+    prbodmann_efficient_l3_transformer attention, redax_rf_gemm_64_16_2_1).
+
+    ## Why it matters on the Edge TPU
+    Coral's op table: "Only the default format is supported for fully-connected weights"; model
+    parameters must be constant at compile time (Coral "Model requirements").
+
+    ## Example
+    A matmul of two activations converted to FULLY_CONNECTED with a non-constant weight input.
+
+    ## How to fix
+    Keep weights constant (a Dense layer), or restructure the matmul.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (FullyConnected row); edgetpu#594; edgetpu#25 (2.0-era
+    "not constant" report); corpus cases above for 16.0.
+    """
+    if not has_check(ctx, "fc_default_weights"):
+        return
+    fmt = int(ctx.op.options.get("weights_format", 0) or 0)
+    if fmt:
+        yield Violation(observed=f"weights_format {fmt} (SHUFFLED4x16INT8)")
+    w = ctx.input(1)
+    if w is not None and not ctx.graph.is_constant(w.index) and ctx.target.spec.requires_constant_weights:
+        yield Violation(observed=f"weights '{w.name}' are not constant (compiler {ctx.target.compiler})")
+
+
+@rule("TPU112", "resize-size", status="unspecified_limitation")
+def check_resize(ctx: OpContext) -> Iterator[Violation]:
+    """A ResizeBilinear/ResizeNearestNeighbor is too large to map precisely.
+
+    ## What it does
+    Flags a RESIZE_BILINEAR that scales either spatial axis up by more than the factor in
+    `rules/edgetpu_ops.toml` (`resize_bilinear_max_upscale`, 2).
+
+    ## Why it matters on the Edge TPU
+    Coral's op table: "Depending on input/output size, this operation may not be mapped to the Edge
+    TPU to avoid loss in precision." In the corpus, bilinear resizes by x1 and x2 map (movenet
+    6→12→24→48, cityscapes 33→33) while x15.5 (33→513) and x33 (1→33) do not (the DeepLab cases,
+    where that resize is the first CPU op). Resize-nearest maps at x2 in every yolo case.
+
+    ## Example
+    Bilinear upsampling of a 1x1 feature map to 33x33 in DeepLab's image-pooling branch.
+
+    ## How to fix
+    Upsample in steps of at most x2, or move the final large resize out of the model (do it on the
+    CPU after inference).
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (ResizeBilinear row); edgetpu#31, edgetpu#187, edgetpu#597;
+    corpus: coral_td__deeplabv3_*, coral_td__deeplab_mobilenet_edgetpu_slim_cityscapes_quant,
+    coral_td__movenet_single_pose_lightning_ptq.
+    """
+    if not has_check(ctx, "resize_size") or ctx.op.opcode != "RESIZE_BILINEAR":
+        return
+    ins = ctx.data_inputs()
+    outs = ctx.outputs()
+    if not ins or not outs or ins[0].rank != 4 or outs[0].rank != 4:
+        return
+    cap = float(limits().get("resize_bilinear_max_upscale", 2))
+    (_, ih, iw, _), (_, oh, ow, _) = ins[0].shape, outs[0].shape
+    fh = oh / max(ih, 1)
+    fw = ow / max(iw, 1)
+    if fh > cap or fw > cap:
+        yield Violation(observed=f"upscale x{max(fh, fw):.1f}: {ins[0].shape_str()} -> {outs[0].shape_str()}")
+
+
+@rule("TPU115", "split-batch-axis", status="split_2d_output")
+def check_split_axis(ctx: OpContext) -> Iterator[Violation]:
+    """A SPLIT splits along axis 0 of a tensor whose first dimension is larger than 1.
+
+    ## What it does
+    Reads SPLIT's constant axis. Splitting along the outermost (batch) axis is not mapped when that
+    axis is larger than 1; splitting channels or spatial axes is.
+
+    ## Why it matters on the Edge TPU
+    Coral's op table: "No splitting in batch dimension." The 16.0 compiler logs the odd status
+    "For example, a fully-connected or softmax layer with 2D output" for these ops.
+
+    ## Example
+    Multi-head attention splitting a `[4, 49, 32]` tensor into heads along axis 0.
+
+    ## How to fix
+    Keep heads in an inner dimension (e.g. reshape to `[1, 4*49, 32]` and split along axis 1).
+
+    ## Compiler status
+    For example, a fully-connected or softmax layer with 2D output
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (Split row); corpus log redax_rf_gemm_64_16_2_1 (SPLIT of
+    [64,81,1] along axis 0); prbodmann_efficient_l3_transformer (4 SPLITs along axis 0, CPU).
+    """
+    if not has_check(ctx, "split_axis"):
+        return
+    axis = ctx.const_ints(0)
+    x = ctx.input(1)
+    if axis and x is not None and x.rank and axis[0] % x.rank == 0 and x.shape[0] > 1:
+        yield Violation(observed=f"splits axis 0 of {x.shape_str()}")
+
+
+@rule("TPU116", "transpose-size", status="unspecified_limitation")
+def check_transpose_size(ctx: OpContext) -> Iterator[Violation]:
+    """A TRANSPOSE moves more elements than the Edge TPU maps.
+
+    ## What it does
+    Flags TRANSPOSE ops whose output has more elements than `transpose_max_elements` in
+    `rules/edgetpu_ops.toml` (98,304: the corpus puts the limit between 69,696, which maps, and
+    104,000, which does not).
+
+    ## Why it matters on the Edge TPU
+    Large transposes stay on the CPU, and in YOLOv5/v8 heads the first one ends the Edge TPU
+    subgraph: everything after it runs on the CPU.
+
+    ## Example
+    A YOLOv8 640x640 head transposing `[1, 40, 40, 65]` to `[1, 65, 40, 40]` (104,000 elements).
+
+    ## How to fix
+    Export at a smaller input size, or end the Edge TPU subgraph before the head's transposes
+    (`-i` with the tensors before them) and do the decoding on the CPU.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation
+
+    ## Sources
+    Corpus logs nerbivol_yolov8n and goalbuddy_yolov8n_tpu (TRANSPOSE "otherwise supported");
+    gaada_yolov8n_640, giovanimn_epi_yolov8n_640, edward_mot_yolov5nu_352 (first CPU op).
+    """
+    if ctx.op.opcode != "TRANSPOSE":
+        return
+    outs = ctx.outputs()
+    cap = int(limits().get("transpose_max_elements", 98304))
+    if outs and outs[0].elements > cap:
+        yield Violation(observed=f"{outs[0].elements:,} elements {outs[0].shape_str()} (max {cap:,})")
+
+
+@rule("TPU113", "flex-op", scope="model", status=None)
+def check_flex(ctx: ModelContext) -> Iterator[Violation]:
+    """The model contains TensorFlow (Flex / SELECT_TF_OPS) ops.
+
+    ## What it does
+    Finds custom ops named `Flex…`, which the converter emits with `SELECT_TF_OPS`.
+
+    ## Why it matters on the Edge TPU
+    The compiler loads the model in a TFLite interpreter without the Flex delegate and stops:
+    "Regular TensorFlow ops are not supported by this interpreter." Nothing is compiled.
+
+    ## Example
+    `converter.target_spec.supported_ops = [TFLITE_BUILTINS, SELECT_TF_OPS]` with an op such as
+    `tf.signal.stft`.
+
+    ## How to fix
+    Remove the TF ops (replace with builtins) and convert with `TFLITE_BUILTINS_INT8` only.
+
+    ## Compiler status
+    Compilation failed: Model failed in Tflite interpreter (hard error).
+
+    ## Sources
+    edgetpu#718, edgetpu#479.
+    """
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            if op.opcode == "CUSTOM" and (op.custom_code or "").startswith("Flex"):
+                yield Violation(
+                    observed=f"op {op.index} {op.custom_code}", op_index=op.index, subgraph=g.subgraph.index
+                )
+
+
+@rule("TPU114", "unknown-custom-op", scope="model", status=None)
+def check_unknown_custom(ctx: ModelContext) -> Iterator[Violation]:
+    """The model contains a custom op the compiler's interpreter does not know.
+
+    ## What it does
+    Custom ops other than `TFLite_Detection_PostProcess`, `PosenetDecoderOp` and
+    `edgetpu-custom-op` cannot be resolved by the compiler.
+
+    ## Why it matters on the Edge TPU
+    The compiler stops with "Encountered unresolved custom op" and writes nothing.
+
+    ## Example
+    A model with a custom `Atan` op.
+
+    ## How to fix
+    Replace the custom op with builtins, or split the model and run that part on the CPU.
+
+    ## Compiler status
+    Compilation failed: Model failed in Tflite interpreter (hard error).
+
+    ## Sources
+    ../shared/research/edgetpu_rules.md §2.5 (Atan example, compiler 16.0).
+    """
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            code = op.custom_code or ""
+            if op.opcode == "CUSTOM" and code not in KNOWN_CUSTOM_OPS and not code.startswith("Flex"):
+                yield Violation(observed=f"op {op.index} custom '{code}'", op_index=op.index, subgraph=g.subgraph.index)
+
+
+def op_in_table(opcode: str) -> bool:
+    return opcode in op_table()

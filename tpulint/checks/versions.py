@@ -1,0 +1,105 @@
+"""TPU4xx: Edge TPU runtime version (`-m`) and builtin op versions per compiler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tpulint.context import ModelContext, OpContext
+from tpulint.registry import Violation, rule
+
+
+@rule("TPU401", "needs-newer-runtime", status="not_supported")
+def check_min_runtime(ctx: OpContext) -> Iterator[Violation]:
+    """The op needs a newer Edge TPU runtime than the one targeted (`--runtime` / `-m`).
+
+    ## What it does
+    Compares the op's minimum runtime version in Coral's table (e.g. TRANSPOSE, REDUCE_MAX ≥ 14;
+    QUANTIZE, PACK, PRELU, TRANSPOSE_CONV ≥ 13) with the target runtime.
+
+    ## Why it matters on the Edge TPU
+    Lowering `-m` turns features off: the compiler does not map ops that the older runtime cannot
+    execute, and everything after them falls to the CPU.
+
+    ## Example
+    A YOLOv8 head with TRANSPOSE compiled with `-m 13` (e.g. for the Windows runtime).
+
+    ## How to fix
+    Target a newer runtime (`--runtime 14`, compiler 16.0) and update libedgetpu on the device, or
+    replace the op.
+
+    ## Compiler status
+    Operation not supported
+
+    ## Sources
+    edgetpu#225, edgetpu#342, edgetpu#439; coral.ai/docs/edgetpu/models-intro (runtime column).
+    """
+    if ctx.spec is not None and ctx.spec.min_runtime > ctx.runtime:
+        yield Violation(observed=f"{ctx.op.opcode} needs runtime ≥ {ctx.spec.min_runtime}, target is {ctx.runtime}")
+
+
+@rule("TPU402", "op-version-too-new", scope="model", status=None)
+def check_op_version_ceiling(ctx: ModelContext) -> Iterator[Violation]:
+    """An op's builtin version is newer than the compiler's embedded TFLite can parse.
+
+    ## What it does
+    Compares each builtin op version with the per-compiler ceilings in `rules/compilers.toml`
+    (e.g. compiler 16.0 parses CONV_2D up to v5 and TRANSPOSE_CONV up to v3).
+
+    ## Why it matters on the Edge TPU
+    The compiler cannot even load the model: "Didn't find op for builtin opcode 'CONV_2D' version
+    '6'… Model could not be parsed."
+
+    ## Example
+    A CONV_2D v6 model made by TF 2.9 compiled with 16.0 (edgetpu#631).
+
+    ## How to fix
+    Convert with an older TensorFlow (2.8.x for compiler 16.0), or
+    `converter.experimental_new_converter = False` for TRANSPOSE_CONV (edgetpu#845).
+
+    ## Compiler status
+    Model could not be parsed (hard error).
+
+    ## Sources
+    edgetpu#45, edgetpu#340, edgetpu#358, edgetpu#631, edgetpu#845, tensorflow#43288, libedgetpu#71.
+    """
+    ceilings = ctx.target.spec.max_op_version
+    reported: set[tuple[str, int]] = set()
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            limit = ceilings.get(op.opcode)
+            if limit is not None and op.version > limit and (op.opcode, op.version) not in reported:
+                reported.add((op.opcode, op.version))
+                yield Violation(
+                    observed=f"{op.opcode} version {op.version} > {limit} (compiler {ctx.target.compiler})",
+                    op_index=op.index,
+                    subgraph=g.subgraph.index,
+                    extra={"op": op.opcode, "version": op.version},
+                )
+
+
+@rule("TPU403", "op-version-not-mapped", status="version_not_supported")
+def check_op_version_unmapped(ctx: OpContext) -> Iterator[Violation]:
+    """The compiler parses this op version but does not map it.
+
+    ## What it does
+    Flags op versions the given compiler is known to leave on the CPU, e.g. RESIZE_BILINEAR /
+    RESIZE_NEAREST_NEIGHBOR v3 (`half_pixel_centers`, TF ≥ 2.3) on compilers 14.1 and 15.0.
+
+    ## Why it matters on the Edge TPU
+    The op stays on the CPU with "Operation version not supported", and so does everything after it.
+
+    ## Example
+    A TF 2.4 model with `tf.image.resize` compiled with 15.0 (edgetpu#396).
+
+    ## How to fix
+    Use compiler 16.0, or convert with TF 2.2 (the op is then version 1/2).
+
+    ## Compiler status
+    Operation version not supported
+
+    ## Sources
+    edgetpu#206, edgetpu#396, guichristmann/edge-tpu-tiny-yolo#10.
+    """
+    lowest = ctx.target.spec.unmapped_versions.get(ctx.op.opcode)
+    if lowest is not None and ctx.op.version >= lowest:
+        yield Violation(observed=f"{ctx.op.opcode} version {ctx.op.version} on compiler {ctx.target.compiler}")

@@ -1,0 +1,88 @@
+"""What a check sees: the target (runtime, compiler, partition flags) and the op in its graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tpulint.graph import Graph
+from tpulint.model import Model, Op, Tensor
+from tpulint.ruledata import CompilerSpec, OpSpec, compilers, default_compiler, op_table
+
+COMPILER_VERSIONS = ("16.0", "15.0", "14.1", "2.1", "2.0", "1.0")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the prediction is for: compiler version, `-m` runtime and partition options."""
+
+    compiler: str = "16.0"
+    runtime: int | None = None  # None: the compiler's default
+    multiple_subgraphs: bool = False  # -a
+    intermediate_tensors: tuple[str, ...] = ()  # -i
+    search_delegate: bool = False  # -d
+    delegate_search_step: int = 1  # -k
+
+    @property
+    def spec(self) -> CompilerSpec:
+        return compilers()[self.compiler]
+
+    @property
+    def effective_runtime(self) -> int:
+        return self.runtime if self.runtime is not None else self.spec.default_runtime
+
+    @classmethod
+    def default(cls) -> Target:
+        return cls(compiler=default_compiler())
+
+
+@dataclass
+class OpContext:
+    graph: Graph
+    op: Op
+    target: Target
+    spec: OpSpec | None = field(default=None)
+
+    @classmethod
+    def make(cls, graph: Graph, op: Op, target: Target) -> OpContext:
+        return cls(graph=graph, op=op, target=target, spec=op_table().get(op.opcode))
+
+    @property
+    def runtime(self) -> int:
+        return self.target.effective_runtime
+
+    def data_inputs(self) -> list[Tensor]:
+        return self.graph.data_inputs(self.op)
+
+    def const_inputs(self) -> list[Tensor]:
+        return self.graph.const_inputs(self.op)
+
+    def outputs(self) -> list[Tensor]:
+        return self.graph.outputs(self.op)
+
+    def input(self, i: int) -> Tensor | None:
+        if i < len(self.op.inputs) and self.op.inputs[i] >= 0:
+            return self.graph.tensor(self.op.inputs[i])
+        return None
+
+    def const_ints(self, i: int) -> tuple[int, ...] | None:
+        """Values of constant int32/int64 input ``i`` (axes, paddings, shapes), or None."""
+        t = self.input(i)
+        if t is None or not self.graph.is_constant(t.index):
+            return None
+        view = self.graph.model.tensor_data(t)
+        if view is None:
+            return None
+        import struct
+
+        if t.dtype == "INT32" and len(view) % 4 == 0:
+            return struct.unpack(f"<{len(view) // 4}i", view)
+        if t.dtype == "INT64" and len(view) % 8 == 0:
+            return struct.unpack(f"<{len(view) // 8}q", view)
+        return None
+
+
+@dataclass
+class ModelContext:
+    model: Model
+    target: Target
+    graphs: list[Graph]

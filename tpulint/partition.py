@@ -1,0 +1,180 @@
+"""Where the compiler cuts the graph: placement (tpu/cpu), status and Edge TPU segment per op.
+
+Input: for every op of subgraph 0, whether the per-op rules block it (and with which status).
+Output: a :class:`Partition`.
+
+The compiler delegates through TFLite's greedy node-subset partitioner
+(``PartitionGraphIntoIndependentNodeSubsets`` in tensorflow/lite/graph_info.cc): walking the ops in
+execution order, the first *ready* op (all its inputs available) fixes the kind of the current
+subset (Edge TPU or CPU); every ready op of that kind joins it, repeatedly, until none is left; then
+the next subset starts. A tensor is available once its producer has been placed; graph inputs and
+constants always are.
+
+* Without ``-a`` the **first** Edge TPU subset becomes the single ``edgetpu-custom-op``; every
+  other op runs on the CPU, and ops the rules allow get "More than one subgraph is not supported".
+* With ``-a`` every Edge TPU subset becomes its own custom op (no minimum size).
+* With ``-i`` the named tensors end the Edge TPU part: ops that read them, and everything
+  downstream, are not eligible for the Edge TPU.
+
+Evidence (../shared/corpus, 55 cases; see README "Fidelity"): CPU prologues do not cut the model
+(float-input QUANTIZE, movenet's CAST), independent branches after the first CPU op are mapped
+(yolov8 heads, movenet, deeplab), and the *first* subset wins over the largest (yolov10n: subsets
+of 19, 19, …, 157 ops; the compiler kept the first 19). Alternatives score lower on the same cases:
+"largest subset" 50/51, "everything after the first CPU op" 38/51, "unsupported ops and their
+consumers" 43/51.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tpulint.graph import Graph
+
+CUT_STATUS = "more_than_one_subgraph"
+
+
+@dataclass
+class Partition:
+    placement: dict[int, str] = field(default_factory=dict)  # op -> "tpu" | "cpu"
+    status: dict[int, str] = field(default_factory=dict)  # op -> status id
+    segment: dict[int, int] = field(default_factory=dict)  # tpu op -> Edge TPU subgraph number
+    cause: dict[int, int] = field(default_factory=dict)  # op cut by the partition -> blocking op upstream
+    forced: set[int] = field(default_factory=set)  # ops the rules allow but the partition puts on the CPU
+    past_intermediate: set[int] = field(default_factory=set)  # ops after a -i tensor
+    subsets: list[tuple[bool, list[int]]] = field(default_factory=list)  # greedy subsets (tpu?, ops)
+
+    @property
+    def tpu_ops(self) -> list[int]:
+        return sorted(i for i, p in self.placement.items() if p == "tpu")
+
+    @property
+    def cpu_ops(self) -> list[int]:
+        return sorted(i for i, p in self.placement.items() if p == "cpu")
+
+    @property
+    def segments(self) -> int:
+        return len(set(self.segment.values()))
+
+
+def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) -> list[tuple[bool, list[int]]]:
+    """TFLite's greedy partition into independent node subsets, in O((ops + edges) log ops).
+
+    Equivalent to repeated passes over the execution order: the membership of each subset is the
+    closure of ready ops of its kind, so the order in which ready ops are taken does not matter;
+    only the first ready op (in execution order) decides the kind of each new subset.
+    """
+    rank = {op: k for k, op in enumerate(order)}
+    waiting: dict[int, int] = {}  # op -> number of its input tensors not yet available
+    readers: dict[int, list[int]] = {}  # produced tensor -> ops reading it
+    for i in order:
+        op = graph.op(i)
+        pending = {t for t in op.inputs if t >= 0 and t in graph.producer and graph.producer[t] != i}
+        waiting[i] = len(pending)
+        for t in pending:
+            readers.setdefault(t, []).append(i)
+    ready: dict[bool, list[tuple[int, int]]] = {True: [], False: []}
+    for i in order:
+        if waiting[i] == 0:
+            heapq.heappush(ready[eligible[i]], (rank[i], i))
+    done: set[int] = set()
+    subsets: list[tuple[bool, list[int]]] = []
+    while len(done) < len(order):
+        heads = [(ready[k][0][0], k) for k in (True, False) if ready[k]]
+        if not heads:
+            # Malformed graph (a cycle): place the earliest remaining op on its own to make progress.
+            i = min((i for i in order if i not in done), key=rank.__getitem__)
+            kind = eligible[i]
+            heapq.heappush(ready[kind], (rank[i], i))
+        else:
+            kind = min(heads)[1]
+        members: list[int] = []
+        heap = ready[kind]
+        while heap:
+            _, i = heapq.heappop(heap)
+            if i in done:
+                continue
+            done.add(i)
+            members.append(i)
+            for t in graph.op(i).outputs:
+                for r in readers.get(t, ()):
+                    waiting[r] -= 1
+                    if waiting[r] == 0 and r not in done:
+                        heapq.heappush(ready[eligible[r]], (rank[r], r))
+        subsets.append((kind, sorted(members, key=rank.__getitem__)))
+    return subsets
+
+
+def simulate(
+    graph: Graph,
+    blocked: dict[int, str],
+    *,
+    multiple_subgraphs: bool = False,
+    intermediate_tensors: Iterable[str] = (),
+) -> Partition:
+    """Place every op of ``graph``. ``blocked`` maps op index -> status id of its blocking rule."""
+    part = Partition()
+    order = graph.execution_order()
+    part.past_intermediate = _downstream_of(graph, _tensor_indices(graph, intermediate_tensors), order)
+    eligible = {i: i not in blocked and i not in part.past_intermediate for i in order}
+    part.subsets = greedy_subsets(graph, eligible, order)
+    tpu_subsets = [ops for kind, ops in part.subsets if kind]
+    chosen = tpu_subsets if multiple_subgraphs else tpu_subsets[:1]
+    for seg, ops in enumerate(chosen):
+        for i in ops:
+            part.placement[i] = "tpu"
+            part.status[i] = "mapped"
+            part.segment[i] = seg
+    for i in order:
+        if i in part.placement:
+            continue
+        part.placement[i] = "cpu"
+        if i in blocked:
+            part.status[i] = blocked[i]
+            continue
+        part.status[i] = CUT_STATUS
+        part.forced.add(i)
+        if i not in part.past_intermediate:
+            cause = _nearest_blocked_ancestor(graph, i, blocked)
+            if cause is not None:
+                part.cause[i] = cause
+    return part
+
+
+def _nearest_blocked_ancestor(graph: Graph, i: int, blocked: dict[int, str]) -> int | None:
+    """The closest upstream op that the rules keep off the Edge TPU (breadth-first)."""
+    frontier = graph.producers_of(graph.op(i))
+    seen = set(frontier)
+    while frontier:
+        hits = [p for p in frontier if p in blocked]
+        if hits:
+            return min(hits)
+        nxt: list[int] = []
+        for p in frontier:
+            for q in graph.producers_of(graph.op(p)):
+                if q not in seen:
+                    seen.add(q)
+                    nxt.append(q)
+        frontier = nxt
+    return None
+
+
+def _downstream_of(graph: Graph, tensors: set[int], order: list[int]) -> set[int]:
+    if not tensors:
+        return set()
+    out: set[int] = set()
+    live = set(tensors)
+    for i in order:
+        op = graph.op(i)
+        if any(t in live for t in op.inputs):
+            out.add(i)
+            live.update(t for t in op.outputs if t >= 0)
+    return out
+
+
+def _tensor_indices(graph: Graph, names: Iterable[str]) -> set[int]:
+    wanted = {n for n in names if n}
+    if not wanted:
+        return set()
+    return {t.index for t in graph.subgraph.tensors if t.name in wanted}

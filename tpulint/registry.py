@@ -1,0 +1,130 @@
+"""The rule registry: every rule is declared once, with its code, name, severity and doc string.
+
+A rule is a small predicate decorated with :func:`rule`. Its doc string (ruff's sections: What it
+does / Why it matters on the Edge TPU / Example / How to fix / Compiler status / Sources) is the
+user documentation that ``tpulint rules``, ``tpulint rule CODE``, ``docs/rules.md`` and the SARIF
+rule list all render. The short message and fix templates are data in ``rules/messages.toml``.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+FAMILIES = {
+    "1": "op support",
+    "2": "data type / quantization",
+    "3": "shape / rank",
+    "4": "runtime / op version",
+    "5": "partition",
+    "6": "memory",
+    "9": "model / tool",
+}
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class Scope(str, enum.Enum):
+    OP = "op"  # evaluated per op; a violation can move the op to the CPU
+    MODEL = "model"  # evaluated once per model; may stop compilation (compile_error)
+    PARTITION = "partition"  # evaluated on the partition simulator's result
+    MEMORY = "memory"  # evaluated on the memory estimate of the Edge TPU part
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a predicate reports: the values it saw, and optionally a more specific message."""
+
+    observed: str
+    message: str | None = None
+    op_index: int | None = None  # for model-scope rules that point at an op
+    subgraph: int | None = None
+    status: str | None = None  # override the rule's predicted status id
+    extra: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    scope: Scope
+    status: str | None  # status id (rules/statuses.toml) this rule predicts for the op
+    blocks: bool  # True: a violation keeps the op off the Edge TPU (or stops compilation)
+    func: Callable[..., Iterable[Violation]]
+    doc: str
+
+    @property
+    def family(self) -> str:
+        return FAMILIES.get(self.code[3], "other")
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else self.name
+
+    def run(self, *args: Any) -> Iterator[Violation]:
+        yield from self.func(*args)
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    code: str,
+    name: str,
+    *,
+    severity: str = "error",
+    scope: str = "op",
+    status: str | None = None,
+    blocks: bool = True,
+) -> Callable[[Callable[..., Iterable[Violation]]], Callable[..., Iterable[Violation]]]:
+    """Register a predicate as rule ``code``. The function's doc string is the rule's documentation."""
+
+    def deco(fn: Callable[..., Iterable[Violation]]) -> Callable[..., Iterable[Violation]]:
+        if code in _REGISTRY:
+            raise ValueError(f"rule code {code} registered twice")
+        if len(code) != 6 or not code.startswith("TPU") or not code[3:].isdigit():
+            raise ValueError(f"bad rule code {code!r}")
+        _REGISTRY[code] = Rule(
+            code=code,
+            name=name,
+            severity=Severity(severity),
+            scope=Scope(scope),
+            status=status,
+            blocks=blocks,
+            func=fn,
+            doc=inspect.cleandoc(fn.__doc__ or ""),
+        )
+        return fn
+
+    return deco
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every registered rule, by code (importing the check modules registers them)."""
+    import tpulint.checks  # noqa: F401  (registration side effect)
+
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_rule(code: str) -> Rule | None:
+    return all_rules().get(code.upper())
+
+
+def expand_selector(selector: str, known: Iterable[str]) -> set[str]:
+    """Codes matched by a full code, a code prefix (``TPU3``) or ``ALL``; empty set if none match."""
+    sel = selector.strip().upper()
+    if sel == "ALL":
+        return set(known)
+    return {c for c in known if c.startswith(sel)}

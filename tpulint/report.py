@@ -1,0 +1,125 @@
+"""The result of an analysis as plain data. The JSON report (schema_version 1) mirrors these classes.
+
+Emitters read a finished :class:`Report`; nothing here depends on how it is printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Finding:
+    code: str
+    name: str
+    severity: str
+    message: str
+    observed: str
+    fix: str
+    subgraph: int | None = None
+    op_index: int | None = None
+    opcode: str | None = None
+    op_name: str | None = None
+    status: str | None = None  # the compiler status this finding predicts for the op
+    compiler_error: str | None = None  # model-level: the compiler's own error text
+    baselined: bool = False
+    fingerprint: str = ""
+
+
+@dataclass
+class OpReport:
+    subgraph: int
+    index: int
+    opcode: str
+    version: int
+    name: str
+    placement: str  # "tpu" | "cpu"
+    status: str | None  # verbatim compiler status string
+    codes: list[str] = field(default_factory=list)
+    segment: int | None = None  # Edge TPU subgraph number for tpu ops
+    inputs: list[str] = field(default_factory=list)  # "[1,16,16,3] INT8"
+    outputs: list[str] = field(default_factory=list)
+    macs: int = 0
+    param_bytes: int = 0
+    custom_code: str | None = None  # set for custom ops (the compiler's log calls them CUSTOM)
+
+    @property
+    def log_name(self) -> str:
+        """The operator name as the compiler's log prints it."""
+        return "CUSTOM" if self.custom_code else self.opcode
+
+
+@dataclass
+class FirstCpuOp:
+    subgraph: int
+    index: int
+    opcode: str
+    name: str
+    status: str | None
+    codes: list[str]
+    reason: str
+
+
+@dataclass
+class Summary:
+    ops_total: int = 0
+    ops_tpu: int = 0
+    ops_cpu: int = 0
+    tpu_subgraphs: int = 0
+    first_cpu_op: FirstCpuOp | None = None
+    outcome: str = "none"  # full | partial | none | compile_error
+    macs_total: int = 0
+    macs_tpu: int = 0
+    params_total: int = 0
+    params_tpu: int = 0
+    on_chip_param_bytes: int = 0
+    off_chip_param_bytes: int = 0
+    compiler_error: str | None = None
+
+    @property
+    def macs_tpu_share(self) -> float:
+        return self.macs_tpu / self.macs_total if self.macs_total else 0.0
+
+    @property
+    def params_tpu_share(self) -> float:
+        return self.params_tpu / self.params_total if self.params_total else 0.0
+
+
+@dataclass
+class ModelReport:
+    path: str
+    ok: bool = True
+    error: dict[str, str] | None = None
+    runtime: int = 14
+    compiler: str = "16.0"
+    compiled: bool = False
+    summary: Summary = field(default_factory=Summary)
+    ops: list[OpReport] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    compiled_info: dict[str, Any] | None = None
+    file_size: int = 0
+    confirmation: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        s = d["summary"]
+        s["macs_tpu_share"] = round(self.summary.macs_tpu_share, 4)
+        s["params_tpu_share"] = round(self.summary.params_tpu_share, 4)
+        return d
+
+
+@dataclass
+class Report:
+    tool_version: str
+    models: list[ModelReport] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "tpulint", "version": self.tool_version},
+            "models": [m.to_dict() for m in self.models],
+        }
