@@ -1,0 +1,1 @@
+"""Emitters: pure functions from a finished :class:`~tpulint.report.Report` to text."""
