@@ -1,0 +1,58 @@
+"""Every rule: one code, a name, a severity, a complete doc string; docs/rules.md is generated from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tpulint.docs import rules_markdown
+from tpulint.registry import all_rules
+from tpulint.ruledata import message_for, statuses
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = (
+    "## What it does",
+    "## Why it matters on the Edge TPU",
+    "## Example",
+    "## How to fix",
+    "## Compiler status",
+    "## Sources",
+)
+
+
+def test_every_rule_is_documented() -> None:
+    rules = all_rules()
+    assert len(rules) >= 20
+    for code, r in rules.items():
+        assert re.fullmatch(r"TPU[1-9]\d\d", code)
+        assert re.fullmatch(r"[a-z0-9-]+", r.name), code
+        for s in SECTIONS:
+            assert s in r.doc, f"{code} doc lacks {s!r}"
+        msg, fix = message_for(code)
+        assert msg and fix, f"{code} has no message/fix in rules/messages.toml"
+        if r.status is not None:
+            assert r.status in statuses(), code
+
+
+def test_rule_names_unique() -> None:
+    names = [r.name for r in all_rules().values()]
+    assert len(names) == len(set(names))
+
+
+def test_docs_rules_md_is_current() -> None:
+    current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert current == rules_markdown(), "docs/rules.md is stale: run `python -m tpulint.docs > docs/rules.md`"
+
+
+def test_readme_rules_table_is_current() -> None:
+    from tpulint.docs import readme_with_rules
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == readme_with_rules(readme), "README rules table is stale: run `python -m tpulint.docs --readme`"
+
+
+def test_messages_toml_has_no_orphans() -> None:
+    import tomllib
+
+    data = tomllib.loads((ROOT / "rules" / "messages.toml").read_text())
+    assert set(data) <= set(all_rules()), set(data) - set(all_rules())
