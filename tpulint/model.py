@@ -299,18 +299,14 @@ def parse_model(data: Any, *, path: Path | None = None, verify: bool = True) -> 
 
 
 def _verify(data: Any, size: int, where: str) -> None:
-    head = bytes(data[:64])
-    from tpulint.sniff import sniff
+    from tpulint.sniff import SNIFF_BYTES, sniff
 
+    head = bytes(data[:SNIFF_BYTES])
     what = sniff(head, size)
     if what is not None:
         raise ModelFormatError(f"{where}: {what}", "TPU902")
-    try:
-        from tpulint.verify import verify_tflite
-    except ImportError:  # pragma: no cover
-        if size < 8 or head[4:8] != b"TFL3":
-            raise ModelFormatError(f"{where}: not a TFLite model (no 'TFL3' file identifier)", "TPU902") from None
-        return
+    from tpulint.verify import verify_tflite
+
     try:
         verify_tflite(data)
     except ModelFormatError as exc:
