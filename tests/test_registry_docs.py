@@ -56,3 +56,14 @@ def test_messages_toml_has_no_orphans() -> None:
 
     data = tomllib.loads((ROOT / "rules" / "messages.toml").read_text())
     assert set(data) <= set(all_rules()), set(data) - set(all_rules())
+
+
+def test_every_op_table_check_has_a_predicate() -> None:
+    """Each `checks` name in rules/edgetpu_ops.toml is consumed by a rule in tpulint/checks/."""
+    from tpulint.ruledata import op_table
+
+    source = "\n".join(p.read_text() for p in (ROOT / "tpulint" / "checks").glob("*.py"))
+    names = {c for spec in op_table().values() for c in spec.checks}
+    assert names
+    missing = sorted(n for n in names if f'"{n}"' not in source)
+    assert not missing, f"op-table checks without a predicate: {missing}"
