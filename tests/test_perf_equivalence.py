@@ -1,0 +1,171 @@
+"""Speed-ups that must not change a result: cached graph facts, the linear nearest-blocked-ancestor
+pass, ``--jobs``, and the benchmark's model generator (issue 7)."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, FIXTURES, ROOT
+
+from tpulint.analyze import analyze_many, analyze_model, analyze_path
+from tpulint.context import Target
+from tpulint.graph import Graph
+from tpulint.model import Model, Op, load_model, parse_model
+from tpulint.partition import _nearest_blocked_ancestor, _nearest_blocked_ancestors
+
+MODELS = sorted(FIXTURES.glob("*.tflite")) + (sorted(CORPUS.rglob("*.tflite")) if CORPUS.is_dir() else [])
+
+
+def _naive_producers(g: Graph, op: Op) -> list[int]:
+    seen: list[int] = []
+    for t in op.inputs:
+        p = g.producer.get(t) if t >= 0 else None
+        if p is not None and p not in seen:
+            seen.append(p)
+    return seen
+
+
+def _naive_consumers(g: Graph, op: Op) -> list[int]:
+    seen: list[int] = []
+    for t in op.outputs:
+        for c in g.consumers.get(t, ()):
+            if c not in seen:
+                seen.append(c)
+    return seen
+
+
+def _naive_order(g: Graph) -> list[int]:
+    n = len(g.subgraph.ops)
+    if all(p < op.index for op in g.subgraph.ops for p in _naive_producers(g, op)):
+        return list(range(n))
+    indeg = {op.index: len(_naive_producers(g, op)) for op in g.subgraph.ops}
+    ready = [i for i in range(n) if indeg[i] == 0]
+    order: list[int] = []
+    while ready:
+        i = ready.pop(0)
+        order.append(i)
+        for c in _naive_consumers(g, g.op(i)):
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                ready.append(c)
+    order.extend(i for i in range(n) if i not in set(order))
+    return order
+
+
+def _graphs(path: Path) -> tuple[Model, list[Graph]]:
+    m = load_model(path)
+    return m, [Graph.build(m, sg) for sg in m.subgraphs]
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
+def test_cached_graph_facts_equal_recomputed(path: Path) -> None:
+    m, graphs = _graphs(path)
+    try:
+        for g in graphs:
+            for op in g.subgraph.ops:
+                assert g.producers_of(op) == _naive_producers(g, op)
+                assert g.consumers_of(op) == _naive_consumers(g, op)
+                ins = [g.tensor(t) for t in op.inputs if t >= 0]
+                assert g.data_inputs(op) == [t for t in ins if not g._is_constant(t.index)]
+                assert g.const_inputs(op) == [t for t in ins if g._is_constant(t.index)]
+                outs = [g.tensor(t) for t in op.outputs if t >= 0]
+                assert g.activation_outputs(op) == [t for t in outs if not g._is_constant(t.index)]
+            assert g.execution_order() == _naive_order(g)
+            # callers may modify what they get
+            if g.subgraph.ops:
+                g.data_inputs(g.op(0)).clear()
+                g.producers_of(g.op(0)).clear()
+                assert g.producers_of(g.op(0)) == _naive_producers(g, g.op(0))
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
+def test_nearest_blocked_ancestors_equal_search(path: Path) -> None:
+    m, graphs = _graphs(path)
+    try:
+        g = graphs[0]
+        n = len(g.subgraph.ops)
+        rng = random.Random(path.name)
+        for density in (0.02, 0.1, 0.4):
+            blocked = {i: "not_supported" for i in range(n) if rng.random() < density}
+            fast = _nearest_blocked_ancestors(g, blocked, g.execution_order())
+            for i in range(n):
+                assert fast.get(i, "missing") in (_nearest_blocked_ancestor(g, i, blocked), "missing")
+            assert len(fast) == n  # corpus graphs are acyclic: every op is covered
+    finally:
+        m.close()
+
+
+def test_nearest_blocked_ancestors_random_dags() -> None:
+    """Random DAGs with diamonds and shared producers, against the breadth-first search."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from builders import M, O, T, build
+
+    rng = random.Random(7)
+    for _ in range(30):
+        n = rng.randint(2, 40)
+        tensors = [T("in", [1, 4])] + [T(f"t{i}", [1, 4]) for i in range(n)]
+        ops = []
+        for i in range(n):
+            srcs = rng.sample(["in"] + [f"t{j}" for j in range(i)], k=min(i + 1, rng.randint(1, 3)))
+            ops.append(O("ADD", srcs[:2] if len(srcs) > 1 else [srcs[0], srcs[0]], [f"t{i}"]))
+        model = parse_model(build(M(tensors=tensors, ops=ops, inputs=["in"], outputs=[f"t{n - 1}"])))
+        g = Graph.build(model, model.subgraphs[0])
+        blocked = {i: "x" for i in range(n) if rng.random() < 0.3}
+        fast = _nearest_blocked_ancestors(g, blocked, g.execution_order())
+        assert fast == {i: _nearest_blocked_ancestor(g, i, blocked) for i in range(n)}
+
+
+def test_jobs_give_identical_reports_in_order() -> None:
+    paths = [*sorted(FIXTURES.glob("*.tflite")), FIXTURES / "missing.tflite", FIXTURES / "README.md"]
+    target = Target.default()
+    one = [r.to_dict() for r in analyze_many(paths, target, jobs=1)]
+    two = [r.to_dict() for r in analyze_many(paths, target, jobs=2)]
+    every = [r.to_dict() for r in analyze_many(paths, target, jobs=0)]
+    assert one == two == every
+    assert [r["path"] for r in two] == [str(p) for p in paths]
+    assert one == [analyze_path(p, target).to_dict() for p in paths]
+
+
+def test_generated_benchmark_models_are_valid(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import gen_models
+
+    target = Target.default()
+    for name, data in {
+        "cnn": gen_models.cnn(30),
+        "lstm": gen_models.lstm(20),
+        "weights": gen_models.weights(1, layers=2),
+        "small": gen_models.small(5),
+    }.items():
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(data)
+        m = load_model(path)  # verified
+        report = analyze_model(m, target)
+        m.close()
+        assert report.ok and report.summary.ops_total == len(m.subgraphs[0].ops), name
+        if name in ("cnn", "small", "weights"):
+            assert report.summary.outcome == "full", name
+    lstm = load_model(tmp_path / "lstm.tflite")
+    assert sum(len(sg.tensors) for sg in lstm.subgraphs) >= 10 * sum(len(sg.ops) for sg in lstm.subgraphs)
+    lstm.close()
+
+
+def test_plain_equals_asdict() -> None:
+    """ModelReport.to_dict's fast conversion gives exactly what dataclasses.asdict gives."""
+    import dataclasses
+    import json
+
+    from tpulint.report import plain
+
+    paths = [*sorted(FIXTURES.glob("*.tflite")), *sorted((FIXTURES / "compiled").rglob("*.tflite"))]
+    for p in paths:
+        for target in (Target.default(), Target(compiler="14.1", multiple_subgraphs=True)):
+            r = analyze_path(p, target)
+            fast, slow = plain(r), dataclasses.asdict(r)
+            assert fast == slow
+            assert json.dumps(fast, indent=2) == json.dumps(slow, indent=2)

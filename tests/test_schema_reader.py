@@ -1,0 +1,359 @@
+"""The struct-based reader (tpulint/_schema.py, model._parse) against the ``tflite`` bindings.
+
+The reader reads vectors in bulk with ``struct`` and takes the schema facts from the generated
+``tpulint/_schema_data.py``. Here the same models are read a second way, through the generated
+``tflite`` bindings one accessor call per element (the way the reader worked before), and every
+field of every tensor, op, buffer and options table must be equal, type included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CORPUS, FIXTURES
+
+from tpulint import _schema, _schema_data
+from tpulint.model import TENSOR_TYPES, load_model, parse_model
+
+tflite = pytest.importorskip("tflite")
+flatbuffers = pytest.importorskip("flatbuffers")
+
+from tpulint._schema_gen import derive, getter_names, snake  # noqa: E402
+
+MODELS = sorted(FIXTURES.rglob("*.tflite")) + (sorted(CORPUS.rglob("*.tflite")) if CORPUS.is_dir() else [])
+
+
+# ---- the oracle: the generated bindings, element by element --------------------------------------
+
+
+def _s(b: bytes | None) -> str:
+    return b.decode("utf-8", "replace") if b else ""
+
+
+def _ints(obj: Any, name: str) -> tuple[int, ...]:
+    """A vector through the per-element accessor (``Shape(j)``), as plain ints."""
+    if getattr(obj, f"{name}IsNone")():
+        return ()
+    return tuple(int(getattr(obj, name)(j)) for j in range(getattr(obj, f"{name}Length")()))
+
+
+def _reflect_options(table: Any, names: dict[int, str], type_code: int) -> tuple[str | None, dict[str, Any]]:
+    """The old reflection reader: every getter of the options class, called."""
+    if type_code == 0 or table is None:
+        return None, {}
+    cls_name = names.get(type_code)
+    if cls_name is None:
+        return f"OPTIONS_{type_code}", {}
+    try:
+        cls = getattr(importlib.import_module(f"tflite.{cls_name}"), cls_name)
+    except ImportError:
+        return cls_name, {}
+    obj = cls()
+    obj.Init(table.Bytes, table.Pos)
+    out: dict[str, Any] = {}
+    for g in getter_names(cls):
+        fn = getattr(obj, g)
+        if fn.__code__.co_argcount == 1:
+            val = fn()
+        elif hasattr(obj, g + "AsNumpy"):
+            n = getattr(obj, g + "Length")()
+            val = None if getattr(obj, g + "IsNone")() else tuple(fn(j) for j in range(n))
+        else:
+            continue
+        if isinstance(val, bytes):
+            val = val.decode("utf-8", "replace")
+        if isinstance(val, (int, float, str, bool, tuple)) or val is None:
+            out[snake(g)] = val
+    return cls_name, out
+
+
+def oracle(data: bytes) -> dict[str, Any]:
+    """What the bindings say, in the shape of the Model dataclasses."""
+    from tflite.Model import Model
+
+    opt_names = dict(_schema_data.BUILTIN_OPTIONS)
+    opt2_names = dict(_schema_data.BUILTIN_OPTIONS2)
+    root = Model.GetRootAsModel(data, 0)
+    opcodes = []
+    for i in range(root.OperatorCodesLength()):
+        oc = root.OperatorCodes(i)
+        code = max(int(oc.BuiltinCode()), int(oc.DeprecatedBuiltinCode()))
+        opcodes.append((_schema.builtin_name(code), int(oc.Version()) or 1, _s(oc.CustomCode()) or None))
+    buffers = []
+    for i in range(root.BuffersLength()):
+        b = root.Buffers(i)
+        if int(b.Offset()) > 1:
+            buffers.append((i, int(b.Size()), int(b.Offset()), -1))
+            continue
+        n = b.DataLength()
+        buffers.append((i, n, 0, b._tab.Vector(b._tab.Offset(4)) if n else -1))
+    subgraphs = []
+    for si in range(root.SubgraphsLength()):
+        sg = root.Subgraphs(si)
+        tensors = []
+        for ti in range(sg.TensorsLength()):
+            t = sg.Tensors(ti)
+            q = t.Quantization()
+            quant = None
+            if q is not None:
+                scale = tuple(float(q.Scale(j)) for j in range(q.ScaleLength()))
+                zp = tuple(int(q.ZeroPoint(j)) for j in range(q.ZeroPointLength()))
+                if scale or zp:
+                    quant = (scale, zp, int(q.QuantizedDimension()))
+            bidx = int(t.Buffer())
+            tensors.append(
+                (
+                    ti,
+                    _s(t.Name()),
+                    TENSOR_TYPES.get(int(t.Type()), f"TYPE_{int(t.Type())}"),
+                    _ints(t, "Shape"),
+                    _ints(t, "ShapeSignature") or None,
+                    bidx,
+                    buffers[bidx][1] if bidx < len(buffers) else 0,
+                    quant,
+                    bool(t.IsVariable()),
+                    t.Sparsity() is not None,
+                )
+            )
+        ops = []
+        for oi in range(sg.OperatorsLength()):
+            o = sg.Operators(oi)
+            name, version, custom = opcodes[o.OpcodeIndex()]
+            opt_type, options = _reflect_options(o.BuiltinOptions(), opt_names, int(o.BuiltinOptionsType()))
+            t2 = int(o.BuiltinOptions2Type())
+            if t2:
+                name2, out2 = _reflect_options(o.BuiltinOptions2(), opt2_names, t2)
+                options.update(out2)
+                opt_type = opt_type or name2
+            ops.append(
+                (
+                    si,
+                    oi,
+                    name,
+                    _schema.builtin_code_of(name),
+                    version,
+                    custom,
+                    _ints(o, "Inputs"),
+                    _ints(o, "Outputs"),
+                    _ints(o, "Intermediates"),
+                    opt_type,
+                    options,
+                    0 if o.CustomOptionsIsNone() else int(o.CustomOptionsLength()),
+                )
+            )
+        subgraphs.append((si, _s(sg.Name()), tensors, ops, _ints(sg, "Inputs"), _ints(sg, "Outputs")))
+    metadata = {_s(root.Metadata(i).Name()): int(root.Metadata(i).Buffer()) for i in range(root.MetadataLength())}
+    return {
+        "schema_version": int(root.Version()),
+        "description": _s(root.Description()),
+        "opcodes": opcodes,
+        "buffers": buffers,
+        "metadata": metadata,
+        "subgraphs": subgraphs,
+    }
+
+
+def _typed(x: Any) -> Any:
+    """Value with the type of every leaf, so that 1 != True != 1.0 in comparisons."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _typed(tuple(getattr(x, f.name) for f in dataclasses.fields(x)))
+    if isinstance(x, (list, tuple)):
+        return tuple(_typed(v) for v in x)
+    if isinstance(x, dict):
+        return tuple((k, _typed(v)) for k, v in x.items())
+    return (type(x).__name__, x)
+
+
+def as_oracle(m: Any) -> dict[str, Any]:
+    return {
+        "schema_version": m.schema_version,
+        "description": m.description,
+        "opcodes": list(m.opcodes),
+        "buffers": [dataclasses.astuple(b) for b in m.buffers],
+        "metadata": m.metadata,
+        "subgraphs": [
+            (
+                sg.index,
+                sg.name,
+                [
+                    (
+                        t.index,
+                        t.name,
+                        t.dtype,
+                        t.shape,
+                        t.shape_signature,
+                        t.buffer,
+                        t.data_size,
+                        None
+                        if t.quantization is None
+                        else (t.quantization.scale, t.quantization.zero_point, t.quantization.quantized_dimension),
+                        t.is_variable,
+                        t.has_sparsity,
+                    )
+                    for t in sg.tensors
+                ],
+                [
+                    (
+                        op.subgraph,
+                        op.index,
+                        op.opcode,
+                        op.builtin_code,
+                        op.version,
+                        op.custom_code,
+                        op.inputs,
+                        op.outputs,
+                        op.intermediates,
+                        op.options_type,
+                        op.options,
+                        op.custom_options_size,
+                    )
+                    for op in sg.ops
+                ],
+                sg.inputs,
+                sg.outputs,
+            )
+            for sg in m.subgraphs
+        ],
+    }
+
+
+# ---- tests ----------------------------------------------------------------------------------------
+
+
+def test_schema_data_matches_installed_tflite() -> None:
+    """``_schema_data.py`` is what ``python -m tpulint._schema_gen`` derives from the installed bindings."""
+    fresh = derive()
+    if fresh["TFLITE_VERSION"] != _schema_data.TFLITE_VERSION:
+        pytest.skip(f"installed tflite {fresh['TFLITE_VERSION']}, data generated from {_schema_data.TFLITE_VERSION}")
+    assert fresh["BUILTIN_OPERATORS"] == _schema_data.BUILTIN_OPERATORS
+    assert fresh["BUILTIN_OPTIONS"] == _schema_data.BUILTIN_OPTIONS
+    assert fresh["BUILTIN_OPTIONS2"] == _schema_data.BUILTIN_OPTIONS2
+    assert fresh["OPTIONS_FIELDS"] == _schema_data.OPTIONS_FIELDS
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: str(Path(p).relative_to(Path(p).parents[1])))
+def test_reader_equals_bindings(path: Path) -> None:
+    """Every field of every table, read in bulk, equals the per-element binding accessors' values."""
+    model = load_model(path)
+    try:
+        assert _typed(as_oracle(model)) == _typed(oracle(path.read_bytes()))
+    finally:
+        model.close()
+
+
+def _value_for(kind: str, k: int) -> Any:
+    """A non-default value for a field kind (``k`` makes fields of one table differ)."""
+    if kind == "?":
+        return True
+    if kind in "fd":
+        return 0.5 + k
+    if kind in "bB":
+        return 3 + k % 100
+    return 7 + k
+
+
+def _build_options(name: str, fields: tuple[tuple[str, int, str, Any], ...], set_fields: bool) -> tuple[bytes, int]:
+    """A buffer holding one ``name`` table with every field set (or none), through the bindings."""
+    mod = importlib.import_module(f"tflite.{name}")
+    cls = getattr(mod, name)
+    getters = {snake(g): g for g in getter_names(cls)}
+    b = flatbuffers.Builder(256)
+    refs: dict[str, int] = {}
+    if set_fields:
+        for k, (key, _, kind, _) in enumerate(fields):
+            g = getters[key]
+            if kind == "s":
+                refs[key] = b.CreateString(f"text-{k}")
+            elif kind[0] == "v":
+                fmt = kind[1]
+                vals = [_value_for(fmt, k + j) for j in range(3)]
+                getattr(mod, f"Start{g}Vector")(b, len(vals))
+                prepend = {
+                    "?": b.PrependBool,
+                    "b": b.PrependInt8,
+                    "B": b.PrependUint8,
+                    "h": b.PrependInt16,
+                    "H": b.PrependUint16,
+                    "i": b.PrependInt32,
+                    "I": b.PrependUint32,
+                    "q": b.PrependInt64,
+                    "Q": b.PrependUint64,
+                    "f": b.PrependFloat32,
+                    "d": b.PrependFloat64,
+                }[fmt]
+                for v in reversed(vals):
+                    prepend(v)
+                refs[key] = b.EndVector()
+    mod.Start(b)
+    if set_fields:
+        for k, (key, _, kind, _) in enumerate(fields):
+            add = getattr(mod, f"Add{getters[key]}")
+            add(b, refs[key] if key in refs else _value_for(kind, k))
+    end = mod.End(b)
+    b.Finish(end)
+    data = bytes(b.Output())
+    return data, struct.unpack_from("<I", data, 0)[0]
+
+
+OPTION_CLASSES = sorted(_schema_data.OPTIONS_FIELDS)
+
+
+@pytest.mark.parametrize("name", OPTION_CLASSES)
+def test_every_options_table(name: str) -> None:
+    """Each options class, all fields set and none set, reads as the reflection over the bindings does."""
+    from flatbuffers.table import Table
+
+    fields = _schema_data.OPTIONS_FIELDS[name]
+    code = {v: k for k, v in _schema_data.BUILTIN_OPTIONS.items()}.get(name)
+    names = _schema_data.BUILTIN_OPTIONS
+    if code is None:
+        code = {v: k for k, v in _schema_data.BUILTIN_OPTIONS2.items()}[name]
+        names = _schema_data.BUILTIN_OPTIONS2
+    for set_fields in (True, False):
+        data, pos = _build_options(name, fields, set_fields)
+        ours = _schema._read_table(_schema.Reader(data), pos, names, code)
+        theirs = _reflect_options(Table(data, pos), names, code)
+        assert _typed(ours) == _typed(theirs)
+        if set_fields:
+            assert all(v is not None for v in ours[1].values()), ours
+
+
+def test_unknown_options_and_opcodes() -> None:
+    """Codes newer than the schema tables keep working: BUILTIN_<n> and OPTIONS_<n>."""
+    assert _schema.builtin_name(100000) == "BUILTIN_100000"
+    assert _schema.builtin_code_of("BUILTIN_100000") == 100000
+    assert _schema.builtin_code_of("CONV_2D") == 3
+    assert _schema.builtin_code_of("NOT_AN_OP") == -1
+    data, pos = _build_options("Conv2DOptions", _schema_data.OPTIONS_FIELDS["Conv2DOptions"], True)
+    assert _schema._read_table(_schema.Reader(data), pos, _schema_data.BUILTIN_OPTIONS, 250) == ("OPTIONS_250", {})
+
+
+def test_check_path_imports_no_bindings() -> None:
+    """Reading a model imports neither tflite, flatbuffers nor numpy (they cost ~250 ms per process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tpulint.model import load_model; from tpulint.analyze import analyze_model;"
+        "from tpulint.context import Target;"
+        f"m = load_model({str(FIXTURES / 'lstm.tflite')!r}); analyze_model(m, Target.default());"
+        "print(sorted(n for n in ('tflite', 'flatbuffers', 'numpy', 'rich', 'pydantic') if n in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_parse_bytes_memoryview_and_mmap_agree() -> None:
+    data = (FIXTURES / "lstm.tflite").read_bytes()
+    a = parse_model(data)
+    b = parse_model(memoryview(bytearray(data)))
+    c = load_model(FIXTURES / "lstm.tflite")
+    try:
+        assert _typed(as_oracle(a)) == _typed(as_oracle(b)) == _typed(as_oracle(c))
+    finally:
+        c.close()
