@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 
@@ -11,8 +11,8 @@ from conftest import ROOT
 
 
 def _tool(name: str) -> list[str]:
-    exe = shutil.which(name, path=str(ROOT.parent)) or shutil.which(name)
-    if exe is None:
+    """Run the tool from the interpreter running the tests (the test extra installs both)."""
+    if importlib.util.find_spec(name) is None:
         pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
     return [sys.executable, "-m", name]
 

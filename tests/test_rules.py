@@ -414,3 +414,21 @@ def test_first_subset_wins_over_largest() -> None:
 def test_every_compiler_version_runs(compiler: str) -> None:
     rep = check(conv_chain(O("RELU", ["a"], ["b"]), dtype="UINT8"), Target(compiler=compiler))
     assert rep.compiler == compiler and len(rep.ops) == 3
+
+
+@pytest.mark.parametrize(
+    ("custom_code", "chip"),
+    [("ethos-u", "Arm Ethos-U NPU"), ("NeutronGraph", "NXP eIQ Neutron NPU"), ("vsi-npu", "VeriSilicon NPU")],
+)
+def test_tpu911_compiled_for_another_accelerator(custom_code: str, chip: str) -> None:
+    m = conv_chain(O("CUSTOM", ["a"], ["b"], custom_code=custom_code))
+    m.tensors.append(T("c", [1, 8, 8, 4]))
+    m.ops.append(O("CUSTOM", ["output"], ["c"], custom_code=custom_code))
+    m.outputs = ["c"]
+    rep = check(m)
+    found = [f for f in rep.findings if f.code == "TPU911"]
+    assert len(found) == 1  # one finding per accelerator, at its first op
+    assert found[0].op_index == 1 and found[0].severity == "error"
+    assert f"2 '{custom_code}' custom op(s)" in found[0].observed and chip in found[0].observed
+    assert "TPU114" in {f.code for f in rep.findings}  # the compiler still stops on the custom op
+    assert not any(f.code == "TPU911" for f in check(conv_chain(O("RELU", ["a"], ["b"]))).findings)

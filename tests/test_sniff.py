@@ -175,6 +175,11 @@ CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("circle", lambda: _flatbuffer(b"CIR0"), "circle"),
     ("tflite-metadata", lambda: _flatbuffer(b"M001"), "TFLite model metadata"),
     ("unknown-flatbuffer", lambda: _flatbuffer(b"ABCD"), "file identifier 'ABCD'"),
+    # Compiled for other accelerators: the outer headers of HailoRT's .hef (big-endian magic
+    # 0x01484546, version, proto size) and of rknn-toolkit's .rknn ("RKNN", padding, format 6).
+    ("hailo-hef", lambda: b"\x01HEF" + struct.pack(">II", 3, 4096) + bytes(64), "Hailo HEF"),
+    ("rockchip-rknn", lambda: b"RKNN" + bytes(4) + struct.pack("<QQ", 6, 8_355_648) + bytes(48), "RKNN model"),
+    ("rockchip-rknn-encrypted", lambda: b"CYPTRKNN" + bytes(64), "encrypted RKNN model"),
     ("png", lambda: b"\x89PNG\r\n\x1a\n" + bytes(32), "PNG image"),
     ("elf", lambda: b"\x7fELF\x02\x01\x01" + bytes(32), "ELF"),
     ("three-bytes", lambda: b"\x01\x02\x03", "only 3 bytes"),
@@ -194,7 +199,7 @@ def test_recognised_formats(make: Callable[[], bytes], fragment: str) -> None:
 SHORT_HEAD = {
     "git-lfs-pointer", "html-download-page", "json-error", "plain-text-error", "hdf5-keras-h5", "keras3-zip",
     "pytorch-zip", "gzip-with-name", "onnx", "tf-saved-model-pb", "tf-frozen-graphdef", "size-prefixed-tflite",
-    "edgetpu-dwn1-package", "executorch-pte",
+    "edgetpu-dwn1-package", "executorch-pte", "hailo-hef", "rockchip-rknn", "rockchip-rknn-encrypted",
 }  # fmt: skip
 
 

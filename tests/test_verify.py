@@ -46,8 +46,8 @@ BROKEN: list[tuple[str, Callable[[], bytes], str, str]] = [
     ("string-past-end", bm.string_past_end, "TPU903", "tensors[3].name: string at byte"),
     ("string-not-nul-terminated", bm.string_not_terminated, "TPU902", "tensors[3].name: string at byte"),
     ("subtable-offset-past-end", bm.subtable_offset_past_end, "TPU903", "QuantizationParameters table at byte"),
-    ("shared-vector-over-budget", bm.shared_vector_model, "TPU906", "overlap or repeat"),
-    ("repeated-subgraph-over-budget", bm.repeated_subgraph_model, "TPU906", "overlap or repeat"),
+    ("shared-vector-over-budget", bm.shared_vector_model, "TPU906", "refusing it"),
+    ("repeated-subgraph-over-budget", bm.repeated_subgraph_model, "TPU906", "refusing it"),
     # indices
     ("op-input-out-of-range", bm.op_input_out_of_range, "TPU904", "subgraph 0 op 1 input 0 refers to tensor 9999"),
     ("op-input-negative-not-minus-1", bm.op_input_negative, "TPU904", "op 0 input 1 is -5; only -1"),

@@ -1,62 +1,131 @@
-"""Thin access layer over the ``tflite`` package's generated flatbuffer bindings.
+"""Direct, bulk reads of the TFLite flatbuffer with :mod:`struct` (no ``tflite``/``flatbuffers``/numpy).
 
-Only :mod:`tpulint.model` uses this. It resolves builtin op names (including op codes newer than the
-installed ``tflite`` package), and reads an operator's builtin options table into a plain dict of
-its scalar and small-vector fields, with the getter list cached per options class.
+Only :mod:`tpulint.model` uses this. A flatbuffer table is a position in the buffer; its vtable
+(shared between tables with the same layout, so parsed once per vtable position) gives the offset
+of each field, by slot. Scalars, vectors and strings are read with one ``struct.unpack_from`` each,
+vectors as a whole (never element by element).
+
+Why not the generated ``tflite`` bindings: ``import tflite`` star-imports ~190 modules and pulls in
+``flatbuffers`` and numpy (~250-300 ms of a cold ``tpulint check``), and every field access is
+several Python calls. The schema facts the bindings carried (builtin op names, options-table names,
+every options field with its slot, type and default) are data in :mod:`tpulint._schema_data`,
+generated from the bindings by :mod:`tpulint._schema_gen`; ``tests/test_schema_reader.py`` checks
+both the data and this reader against the installed ``tflite`` package.
+
+The reader trusts offsets: :func:`tpulint.verify.verify_tflite` has checked them first (with
+``verify=False`` a corrupt file raises ``struct.error``/``IndexError``, which the caller turns into
+a format error).
 """
 
 from __future__ import annotations
 
-import importlib
-from types import SimpleNamespace
+import struct
+from collections.abc import Callable
 from typing import Any
 
-_NS: SimpleNamespace | None = None
-_OPCODE_NAMES: dict[int, str] = {}
-_NAME_TO_CODE: dict[str, int] = {}
-_OPTIONS_NAMES: dict[int, str] = {}
-_OPTIONS2_NAMES: dict[int, str] = {}
-_GETTERS: dict[str, tuple[type, tuple[str, ...]]] = {}
+from tpulint import _schema_data as _data
 
-# Methods on generated tables that are not plain field getters.
-_SKIP_SUFFIXES = ("IsNone", "Length", "AsNumpy")
-_SKIP_NAMES = {"Init", "GetRootAs"}
+# Slots (field index in the vtable) of the tables the reader walks; tensorflow/lite/schema/schema.fbs.
+MODEL_VERSION, MODEL_OPERATOR_CODES, MODEL_SUBGRAPHS, MODEL_DESCRIPTION, MODEL_BUFFERS = 0, 1, 2, 3, 4
+MODEL_METADATA = 6
+OPCODE_DEPRECATED_BUILTIN, OPCODE_CUSTOM, OPCODE_VERSION, OPCODE_BUILTIN = 0, 1, 2, 3
+SUBGRAPH_TENSORS, SUBGRAPH_INPUTS, SUBGRAPH_OUTPUTS, SUBGRAPH_OPERATORS, SUBGRAPH_NAME = 0, 1, 2, 3, 4
+TENSOR_SHAPE, TENSOR_TYPE, TENSOR_BUFFER, TENSOR_NAME, TENSOR_QUANTIZATION = 0, 1, 2, 3, 4
+TENSOR_IS_VARIABLE, TENSOR_SPARSITY, TENSOR_SHAPE_SIGNATURE = 5, 6, 7
+QUANT_SCALE, QUANT_ZERO_POINT, QUANT_QUANTIZED_DIMENSION = 2, 3, 6
+OP_OPCODE_INDEX, OP_INPUTS, OP_OUTPUTS, OP_OPTIONS_TYPE, OP_OPTIONS, OP_CUSTOM_OPTIONS = 0, 1, 2, 3, 4, 5
+OP_INTERMEDIATES, OP_OPTIONS2_TYPE, OP_OPTIONS2 = 8, 11, 12
+BUFFER_DATA, BUFFER_OFFSET, BUFFER_SIZE = 0, 1, 2
+METADATA_NAME, METADATA_BUFFER = 0, 1
+
+u8: Callable[[Any, int], tuple[int]] = struct.Struct("<B").unpack_from
+i8: Callable[[Any, int], tuple[int]] = struct.Struct("<b").unpack_from
+u16: Callable[[Any, int], tuple[int]] = struct.Struct("<H").unpack_from
+i32: Callable[[Any, int], tuple[int]] = struct.Struct("<i").unpack_from
+u32: Callable[[Any, int], tuple[int]] = struct.Struct("<I").unpack_from
+u64: Callable[[Any, int], tuple[int]] = struct.Struct("<Q").unpack_from
+
+_OPCODE_NAMES: dict[int, str] = _data.BUILTIN_OPERATORS
+_NAME_TO_CODE: dict[str, int] = {v: k for k, v in _OPCODE_NAMES.items()}
+
+# One compiled unpacker per (element format, count): vectors are read in one call.
+_VECTOR_UNPACK: dict[tuple[str, int], Callable[[Any, int], tuple[Any, ...]]] = {}
+# Appended to every parsed vtable so that a slot past its end reads as absent (0) without a bounds test.
+_PAD = (0,) * (1 + max((slot for spec in _data.OPTIONS_FIELDS.values() for _, slot, _, _ in spec), default=15))
 
 
-def load() -> SimpleNamespace:
-    """Import the few binding classes the reader needs, once."""
-    global _NS
-    if _NS is None:
-        mod_model = importlib.import_module("tflite.Model")
-        _NS = SimpleNamespace(Model=mod_model.Model)
-        ops = importlib.import_module("tflite.BuiltinOperator").BuiltinOperator
-        for name, value in vars(ops).items():
-            if not name.startswith("_") and isinstance(value, int):
-                _OPCODE_NAMES[value] = name
-                _NAME_TO_CODE[name] = value
-        opts = importlib.import_module("tflite.BuiltinOptions").BuiltinOptions
-        for name, value in vars(opts).items():
-            if not name.startswith("_") and isinstance(value, int):
-                _OPTIONS_NAMES[value] = name
-        try:
-            opts2 = importlib.import_module("tflite.BuiltinOptions2").BuiltinOptions2
-            for name, value in vars(opts2).items():
-                if not name.startswith("_") and isinstance(value, int):
-                    _OPTIONS2_NAMES[value] = name
-        except ImportError:  # pragma: no cover - older tflite packages
-            pass
-    return _NS
+def vector_unpacker(fmt: str, count: int) -> Callable[[Any, int], tuple[Any, ...]]:
+    key = (fmt, count)
+    fn = _VECTOR_UNPACK.get(key)
+    if fn is None:
+        fn = _VECTOR_UNPACK[key] = struct.Struct(f"<{count}{fmt}").unpack_from
+    return fn
+
+
+class Reader:
+    """Field access on one flatbuffer; vtables are parsed once per vtable position."""
+
+    __slots__ = ("buf", "vtables")
+
+    def __init__(self, buf: Any) -> None:
+        self.buf = buf
+        self.vtables: dict[int, tuple[int, ...]] = {}
+
+    def fields(self, pos: int) -> tuple[int, ...]:
+        """Field offsets (relative to the table) by slot; 0 for an absent field. Index past the end: absent."""
+        vt = pos - i32(self.buf, pos)[0]
+        hit = self.vtables.get(vt)
+        if hit is None:
+            n = u16(self.buf, vt)[0] // 2
+            hit = self.vtables[vt] = vector_unpacker("H", n)(self.buf, vt)[2:] + _PAD
+        return hit
+
+    def indirect(self, at: int) -> int:
+        """Follow the offset stored at absolute position ``at``."""
+        return at + u32(self.buf, at)[0]
+
+    def vector(self, pos: int, off: int, fmt: str) -> tuple[Any, ...] | None:
+        """A vector of scalars as a tuple; None when the field is absent."""
+        if not off:
+            return None
+        at = pos + off
+        vec = at + u32(self.buf, at)[0]
+        n = u32(self.buf, vec)[0]
+        if not n:
+            return ()
+        return vector_unpacker(fmt, n)(self.buf, vec + 4)
+
+    def tables(self, pos: int, off: int) -> list[int]:
+        """Positions of the tables of a vector of tables (empty when absent)."""
+        if not off:
+            return []
+        at = pos + off
+        vec = at + u32(self.buf, at)[0]
+        n = u32(self.buf, vec)[0]
+        if not n:
+            return []
+        rel = vector_unpacker("I", n)(self.buf, vec + 4)
+        base = vec + 4
+        return [base + 4 * k + r for k, r in enumerate(rel)]
+
+    def string(self, pos: int, off: int) -> str | None:
+        if not off:
+            return None
+        at = pos + off
+        s = at + u32(self.buf, at)[0]
+        n = u32(self.buf, s)[0]
+        return str(self.buf[s + 4 : s + 4 + n], "utf-8", "replace")
 
 
 def builtin_name(code: int) -> str:
-    load()
+    """Builtin op name for a code; ``BUILTIN_<n>`` for codes newer than the schema tables."""
     return _OPCODE_NAMES.get(code, f"BUILTIN_{code}")
 
 
 def builtin_code_of(name: str) -> int:
-    load()
-    if name in _NAME_TO_CODE:
-        return _NAME_TO_CODE[name]
+    code = _NAME_TO_CODE.get(name)
+    if code is not None:
+        return code
     if name.startswith("BUILTIN_"):
         try:
             return int(name[8:])
@@ -65,79 +134,69 @@ def builtin_code_of(name: str) -> int:
     return -1
 
 
-def _getters(cls_name: str) -> tuple[type, tuple[str, ...]] | None:
-    hit = _GETTERS.get(cls_name)
-    if hit is not None:
-        return hit
-    try:
-        mod = importlib.import_module(f"tflite.{cls_name}")
-    except ImportError:
-        return None
-    cls = getattr(mod, cls_name, None)
-    if cls is None:
-        return None
-    names = []
-    for attr, val in vars(cls).items():
-        if attr.startswith("_") or attr in _SKIP_NAMES or attr.startswith("GetRootAs"):
-            continue
-        if not callable(val) or attr.endswith(_SKIP_SUFFIXES) or attr.endswith("BufferHasIdentifier"):
-            continue
-        names.append(attr)
-    hit = (cls, tuple(names))
-    _GETTERS[cls_name] = hit
+# ---- builtin options ------------------------------------------------------------------------------
+
+# Per options class: (key, slot, reader kind, unpack function or vector element format, default),
+# compiled on first use.
+_Field = tuple[str, int, str, Any, Any]
+_COMPILED: dict[str, tuple[_Field, ...]] = {}
+
+
+def _compiled(cls_name: str) -> tuple[_Field, ...] | None:
+    hit = _COMPILED.get(cls_name)
+    if hit is None:
+        spec = _data.OPTIONS_FIELDS.get(cls_name)
+        if spec is None:
+            return None
+        fields: list[_Field] = []
+        for key, slot, kind, default in spec:
+            if kind in ("s", "t"):
+                fields.append((key, slot, kind, None, default))
+            elif kind[0] == "v":
+                fields.append((key, slot, "v", kind[1], default))
+            else:
+                fields.append((key, slot, "x", struct.Struct("<" + kind).unpack_from, default))
+        hit = _COMPILED[cls_name] = tuple(fields)
     return hit
 
 
-def _read_table(table: Any, names: dict[int, str], type_code: int) -> tuple[str | None, dict[str, Any]]:
-    if type_code == 0 or table is None:
+def _read_table(r: Reader, pos: int, names: dict[int, str], type_code: int) -> tuple[str | None, dict[str, Any]]:
+    if type_code == 0 or pos < 0:
         return None, {}
     cls_name = names.get(type_code)
     if cls_name is None:
         return f"OPTIONS_{type_code}", {}
-    found = _getters(cls_name)
-    if found is None:
+    spec = _compiled(cls_name)
+    if spec is None:
         return cls_name, {}
-    cls, getters = found
-    obj = cls()
-    obj.Init(table.Bytes, table.Pos)
+    buf = r.buf
+    offs = r.fields(pos)
     out: dict[str, Any] = {}
-    for g in getters:
-        fn = getattr(obj, g)
-        try:
-            if fn.__code__.co_argcount == 1:
-                val = fn()
-            elif hasattr(obj, g + "AsNumpy"):
-                val = None if getattr(obj, g + "IsNone")() else tuple(getattr(obj, g + "AsNumpy")().tolist())
-            else:
-                continue
-        except Exception:
-            continue
-        if isinstance(val, bytes):
-            val = val.decode("utf-8", "replace")
-        if isinstance(val, (int, float, str, bool, tuple)) or val is None:
-            out[_snake(g)] = val
+    for key, slot, kind, unpack, default in spec:
+        off = offs[slot]
+        if kind == "x":
+            out[key] = unpack(buf, pos + off)[0] if off else default
+        elif kind == "v":
+            out[key] = r.vector(pos, off, unpack)
+        elif kind == "s":
+            out[key] = r.string(pos, off)
+        elif not off:  # "t": a sub-table/union, kept only as None when absent (as the bindings' reflection did)
+            out[key] = None
     return cls_name, out
 
 
-def read_options(op: Any) -> tuple[str | None, dict[str, Any]]:
-    """Return (options class name, {snake_case_field: value}) for an operator."""
-    load()
-    name, out = _read_table(op.BuiltinOptions(), _OPTIONS_NAMES, int(op.BuiltinOptionsType()))
-    try:
-        t2 = int(op.BuiltinOptions2Type())
-    except Exception:  # pragma: no cover - older tflite packages
-        t2 = 0
+def read_options(r: Reader, op_pos: int, offs: tuple[int, ...]) -> tuple[str | None, dict[str, Any]]:
+    """(options class name, {snake_case_field: value}) of the operator table at ``op_pos``."""
+    buf = r.buf
+    t1 = buf[op_pos + offs[OP_OPTIONS_TYPE]] if offs[OP_OPTIONS_TYPE] else 0
+    t2 = buf[op_pos + offs[OP_OPTIONS2_TYPE]] if offs[OP_OPTIONS2_TYPE] else 0
+    if not t1 and not t2:
+        return None, {}
+    p1 = r.indirect(op_pos + offs[OP_OPTIONS]) if offs[OP_OPTIONS] else -1
+    name, out = _read_table(r, p1, _data.BUILTIN_OPTIONS, t1)
     if t2:
-        name2, out2 = _read_table(op.BuiltinOptions2(), _OPTIONS2_NAMES, t2)
+        p2 = r.indirect(op_pos + offs[OP_OPTIONS2]) if offs[OP_OPTIONS2] else -1
+        name2, out2 = _read_table(r, p2, _data.BUILTIN_OPTIONS2, t2)
         out.update(out2)
         name = name or name2
     return name, out
-
-
-def _snake(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tpulint import __version__
+from tpulint.baseline import fill_fingerprints
 from tpulint.checks.memory import MemoryContext, split_params
 from tpulint.checks.partition_rules import PartitionContext
 from tpulint.context import ModelContext, OpContext, Target
-from tpulint.errors import ModelFormatError, TpulintError
+from tpulint.errors import ModelFormatError, ModelReadError, TpulintError
 from tpulint.graph import Graph
-from tpulint.model import Model, Op, load_model
+from tpulint.model import Model, Op, gc_paused, load_model
 from tpulint.partition import simulate
 from tpulint.registry import Rule, Scope, Severity, Violation, all_rules
 from tpulint.report import Finding, FirstCpuOp, ModelReport, OpReport, Report, Summary
@@ -264,6 +265,7 @@ def analyze_model(
 
     report.summary = _summary(report, main, tpu_param_bytes, compile_error)
     report.findings.sort(key=_finding_order)
+    fill_fingerprints(report)
     return report
 
 
@@ -381,6 +383,7 @@ def _compiled_report(
         "edgetpu_custom_op_indices": [o.index for o in custom],
         "cpu_ops": [{"index": o.index, "opcode": o.opcode, "name": o.name} for o in cpu],
     }
+    fill_fingerprints(report)
     return report
 
 
@@ -390,6 +393,8 @@ def analyze_path(
     """Analyse one file; read/format errors become ``ok=False`` reports, never exceptions."""
     shown = label or str(path)
     try:
+        if path.is_dir():  # only a directory a search could not list gets here
+            raise ModelReadError(f"{path}: {_directory_error(path)}")
         model = load_model(path)
     except TpulintError as exc:
         return ModelReport(
@@ -400,7 +405,8 @@ def analyze_path(
             compiler=target.compiler,
         )
     try:
-        return analyze_model(model, target, label=shown, selected=selected)
+        with gc_paused():  # a report is many small acyclic objects (tpulint.model.gc_paused)
+            return analyze_model(model, target, label=shown, selected=selected)
     except TpulintError as exc:
         return ModelReport(
             path=shown,
@@ -422,15 +428,70 @@ def analyze_path(
 
 
 def iter_model_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool]]:
-    """Expand directories recursively to their ``*.tflite`` files. Yields (path, given_explicitly)."""
+    """Expand directories recursively to their ``*.tflite`` files. Yields (path, given_explicitly).
+
+    See :func:`find_models` for what a search yields besides model files.
+    """
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*.tflite") if q.is_file())
-            for q in found:
+            for q in find_models(p):
                 yield q, False
         else:
             yield p, True
+
+
+def find_models(root: Path) -> list[Path]:
+    """Every ``*.tflite`` under directory ``root``, sorted, searching linked directories too.
+
+    Directory symlinks are followed, but every real directory is searched once (by device and
+    inode), so a symlink loop cannot make the search run forever and a directory linked twice is not
+    reported twice. Besides model files it returns, so that they are reported rather than silently
+    skipped: directories that cannot be listed (:func:`analyze_path` reports why), and ``*.tflite``
+    names that are not regular files (broken or looping symlinks, named pipes, devices).
+    """
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    todo = [root]
+    while todo:
+        directory = todo.pop()
+        try:
+            st = directory.stat()
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            with os.scandir(directory) as entries:
+                listed = [(Path(entry.path), _entry_kind(entry)) for entry in entries]
+        except OSError:
+            found.append(directory)  # unreadable (or vanished): analyze_path says why
+            continue
+        for path, kind in listed:
+            if kind == "dir":
+                todo.append(path)
+            elif path.name.endswith(".tflite"):
+                found.append(path)
+    return sorted(found)
+
+
+def _entry_kind(entry: os.DirEntry[str]) -> str:
+    """'dir' for a directory or a link to one, else 'other' (files, broken links, pipes...)."""
+    try:
+        return "dir" if entry.is_dir() else "other"
+    except OSError:  # a symlink loop or a permission problem: report it as a file if it is named *.tflite
+        return "other"
+
+
+def _directory_error(path: Path) -> str:
+    """Why a directory a search returned cannot be searched."""
+    try:
+        with os.scandir(path):
+            pass
+    except PermissionError:
+        return "permission denied: cannot list this directory's files"
+    except OSError as exc:
+        return f"cannot list this directory ({exc.strerror})"
+    return "is a directory"
 
 
 def analyze_paths(
@@ -440,3 +501,34 @@ def analyze_paths(
     for p, _ in iter_model_paths(paths):
         report.models.append(analyze_path(p, target, selected=selected))
     return report
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (``--jobs 0``)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def analyze_many(paths: Iterable[Path], target: Target, *, jobs: int = 1) -> Iterator[ModelReport]:
+    """:func:`analyze_path` for every path, in input order, using up to ``jobs`` processes (0: one per CPU).
+
+    The reports are the same as with ``jobs=1``: each model is analysed independently, by the same
+    code; only where it runs changes. With one job (or one model) nothing is started and reports
+    are produced lazily, one by one.
+    """
+    todo = list(paths)
+    workers = min(cpu_count() if jobs <= 0 else jobs, len(todo))
+    if workers <= 1:
+        for p in todo:
+            yield analyze_path(p, target)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from itertools import repeat
+
+    # Several models per task keep the inter-process traffic small; small enough chunks keep the
+    # workers equally busy when model sizes differ.
+    chunk = max(1, min(32, len(todo) // (4 * workers)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(analyze_path, todo, repeat(target), chunksize=chunk)

@@ -42,7 +42,11 @@ app = typer.Typer(
 
 class Format(str, Enum):
     text = "text"
+    concise = "concise"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
     compiler_log = "compiler-log"
 
 
@@ -89,7 +93,15 @@ def _console(no_color: bool, file: TextIO | None = None) -> Console:
     from rich.console import Console
 
     plain = no_color or bool(os.environ.get("NO_COLOR")) or os.environ.get("PRE_COMMIT") == "1"
-    return Console(file=file, no_color=plain, highlight=False, soft_wrap=False, width=None if file is None else 160)
+    # color_system=None: no escape sequences at all (no colour, bold or dim), even under FORCE_COLOR.
+    return Console(
+        file=file,
+        no_color=plain,
+        color_system=None if plain else "auto",
+        highlight=False,
+        soft_wrap=False,
+        width=None if file is None else 160,
+    )
 
 
 @app.command()
@@ -106,7 +118,9 @@ def check(
     select: Annotated[list[str] | None, typer.Option("--select", help="Only these codes/prefixes.")] = None,
     extend_select: Annotated[list[str] | None, typer.Option("--extend-select", help="Add codes/prefixes.")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Ignore these codes/prefixes.")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that fails (exit 1).")] = FailOn.error,
+    fail_on: Annotated[
+        FailOn | None, typer.Option("--fail-on", help="Lowest severity that fails (exit 1). Default: error.")
+    ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings.")] = False,
     multiple_subgraphs: Annotated[
         bool, typer.Option("--multiple-subgraphs", "-a", help="Model the compiler's -a flag.")
@@ -120,14 +134,69 @@ def check(
     delegate_search_step: Annotated[
         int, typer.Option("--delegate-search-step", "-k", min=1, help="Model -k (step of -d).")
     ] = 1,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Also run the real edgetpu_compiler and compare (exit 3 if it differs).")
+    ] = False,
+    compiler: Annotated[
+        str | None, typer.Option("--compiler", help="--confirm: compiler (else $TPULINT_EDGETPU_COMPILER, PATH).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="--confirm: where compiler outputs go (default: a temp dir).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="--confirm: replace existing outputs in --out-dir.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="--confirm: compiler timeout, seconds.")] = 600.0,
+    bench: Annotated[
+        bool, typer.Option("--bench", help="--confirm: also measure the compiled model on an Edge TPU, if present.")
+    ] = False,
     show_ops: Annotated[ShowOps, typer.Option("--show-ops", help="Op table in text output.")] = ShowOps.all,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR / PRE_COMMIT=1).")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (default: nearest tpulint.toml / pyproject.toml).")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Fail only on findings not in this baseline file.")
+    ] = None,
+    no_baseline: Annotated[bool, typer.Option("--no-baseline", help="Ignore the configured baseline.")] = False,
+    show_baselined: Annotated[
+        bool, typer.Option("--show-baselined", help="Also list findings recorded in the baseline.")
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=0, help="Analyse models in N processes (0: one per CPU).")
+    ] = 1,
 ) -> None:
     """Predict placement (Edge TPU / CPU) and the compiler status of every op, with reasons and fixes."""
     from tpulint.context import COMPILER_VERSIONS, Target
     from tpulint.ruledata import compilers, default_compiler
+    from tpulint.settings import check_settings
 
-    cv = compiler_version or default_compiler()
+    try:
+        settings = check_settings(
+            paths,
+            config_path=config,
+            select=_codes(select),
+            extend_select=_codes(extend_select),
+            ignore=_codes(ignore),
+            fail_on=fail_on.value if fail_on is not None else None,
+            baseline=baseline,
+            use_baseline=not no_baseline,
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    confirmer = None
+    if confirm or compiler or out_dir or force or bench:
+        from tpulint.commands.confirm_cmd import CheckConfirmer
+
+        confirmer = CheckConfirmer.from_options(
+            confirm=confirm,
+            compiler=compiler or (settings.config.compiler_path() if confirm else None),  # flag > config > env/PATH
+            out_dir=out_dir,
+            force=force,
+            timeout_s=timeout,
+            bench=bench,
+        )  # exits 4 when there is no compiler; predicts for the version it reports
+    runtime = runtime if runtime is not None else settings.config.runtime
+    cv = compiler_version or (confirmer.modeled_version if confirmer else None)
+    cv = cv or settings.config.compiler_version or default_compiler()
     if cv not in COMPILER_VERSIONS:
         raise fail(f"unknown --compiler-version {cv!r} (known: {', '.join(COMPILER_VERSIONS)})")
     spec = compilers()[cv]
@@ -146,22 +215,20 @@ def check(
         delegate_search_step=delegate_search_step,
     )
 
-    from tpulint.selection import Selection
-
-    try:
-        selection = Selection.build(select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore))
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-
-    from tpulint.analyze import analyze_path, iter_model_paths
+    from tpulint.analyze import analyze_many, iter_model_paths
     from tpulint.report import ModelReport, Report
 
     report = Report(tool_version=__version__)
     input_error = False
     any_path = False
-    for p, explicit in iter_model_paths(paths):
+    items = list(iter_model_paths(paths))
+    # Reports come back in input order, identical whatever --jobs is.
+    # A missing path is reported here; a broken or looping symlink is read and reported like any file.
+    to_read = [p for p, explicit in items if not explicit or p.exists() or p.is_symlink()]
+    analysed = analyze_many(to_read, target, jobs=jobs)
+    for p, explicit in items:
         any_path = True
-        if explicit and not p.exists():
+        if explicit and not p.exists() and not p.is_symlink():
             report.models.append(
                 ModelReport(
                     path=str(p),
@@ -173,41 +240,52 @@ def check(
             )
             input_error = True
             continue
-        m = analyze_path(p, target)
-        selection.apply(m)
+        m = next(analysed)
+        if confirmer is not None:
+            confirmer.confirm(m, p, target)  # before process(): TPU950 obeys selection and baseline
+        settings.process(m)
         input_error |= not m.ok
         report.models.append(m)
     if not any_path or not report.models:
         raise fail("no .tflite files found in " + ", ".join(str(p) for p in paths))
 
-    _emit(report, fmt, output_file, no_color, show_ops)
+    _emit(report, fmt, output_file, no_color, show_ops, show_baselined=show_baselined,
+          baseline_active=settings.baseline is not None)
+    if confirmer is not None:
+        confirmer.emit_text(fmt is Format.text, output_file)
     for m in report.models:
         if not m.ok:
             typer.echo(f"tpulint: error: {(m.error or {}).get('message', m.path)}", err=True)
     if input_error:
         raise typer.Exit(EXIT_USAGE)
+    confirm_exit = confirmer.exit_code() if confirmer is not None else None
+    if confirm_exit is not None:  # 2 existing output, 3 mismatch (TPU950), 1 compiler failure
+        raise typer.Exit(confirm_exit)
     if exit_zero:
         raise typer.Exit(EXIT_OK)
-    threshold = {"error": 3, "warning": 2, "info": 1}[fail_on.value]
-    failing = any(
-        {"error": 3, "warning": 2, "info": 1}.get(f.severity, 0) >= threshold
-        for m in report.models
-        for f in m.findings
-        if not f.baselined
-    )
-    raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if settings.failing(report.models) else EXIT_OK)
 
 
-def _emit(report: object, fmt: Format, output_file: Path | None, no_color: bool, show_ops: ShowOps) -> None:
+def _emit(
+    report: object,
+    fmt: Format,
+    output_file: Path | None,
+    no_color: bool,
+    show_ops: ShowOps,
+    *,
+    show_baselined: bool = False,
+    baseline_active: bool = False,
+) -> None:
     from tpulint.report import Report
 
     assert isinstance(report, Report)
-    if fmt in (Format.json, Format.compiler_log):
-        if fmt is Format.json:
-            from tpulint.emit.json_out import render as render_json
-        else:
-            from tpulint.emit.compiler_log import render as render_json
-        text = render_json(report)
+    if fmt is not Format.text:
+        from tpulint.emit import render_format
+        from tpulint.settings import repo_root
+
+        text = render_format(
+            report, fmt.value, root=repo_root(), show_baselined=show_baselined, baseline_active=baseline_active
+        )
         if output_file:
             output_file.write_text(text, encoding="utf-8")
         else:
@@ -217,9 +295,9 @@ def _emit(report: object, fmt: Format, output_file: Path | None, no_color: bool,
 
     if output_file:
         with output_file.open("w", encoding="utf-8") as fh:
-            render(report, _console(True, fh), show_ops=show_ops.value)
+            render(report, _console(True, fh), show_ops=show_ops.value, show_baselined=show_baselined)
     else:
-        render(report, _console(no_color), show_ops=show_ops.value)
+        render(report, _console(no_color), show_ops=show_ops.value, show_baselined=show_baselined)
 
 
 @app.command("rules")
@@ -230,6 +308,8 @@ def rules_cmd(
     from tpulint.registry import all_rules
     from tpulint.ruledata import status_text
 
+    if fmt not in (Format.text, Format.json):
+        raise fail(f"`rules` supports --format text or json, not {fmt.value}")
     rules = all_rules()
     if fmt is Format.json:
         import json
@@ -270,8 +350,32 @@ def rule_cmd(code: Annotated[str, typer.Argument(help="A rule code, e.g. TPU301.
     sys.stdout.write(rule_markdown(r))
 
 
+def _register_subcommands() -> None:
+    from tpulint.commands.baseline_cmd import baseline_app
+    from tpulint.commands.report_cmd import report_cmd
+
+    app.add_typer(baseline_app, name="baseline")  # `baseline write`
+    app.command("report")(report_cmd)
+
+    from tpulint.commands.bench_cmd import bench_command
+    from tpulint.commands.compile_cmd import compile_command
+
+    app.command("compile")(compile_command)  # the real edgetpu_compiler + confirmation
+    app.command("bench")(bench_command)  # latency on an Edge TPU, or --cpu
+
+
+_register_subcommands()
+
+
 def main() -> None:
+    from tpulint._fastcli import run as run_fast
+
     try:
+        # `tpulint check` with plain arguments skips typer's per-run parameter conversion (pydantic,
+        # ~150 ms); anything else, help and errors included, goes to typer (tpulint/_fastcli.py).
+        code = run_fast(app, sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
         app()
     except KeyboardInterrupt:  # pragma: no cover
         typer.echo("tpulint: interrupted", err=True)

@@ -16,10 +16,33 @@ def rule_markdown(r: Rule, *, heading: str = "#") -> str:
         f"- Message: {msg}",
         f"- Fix: {fix}",
         "",
-        r.doc.replace("\n## ", f"\n{heading}## "),
+        r.doc.replace("\n## ", f"\n{heading}# "),
         "",
     ]
     return "\n".join(lines)
+
+
+def doc_section(doc: str, title: str) -> str:
+    """The body of the ``## title`` section of a rule doc ("" when absent)."""
+    out: list[str] = []
+    inside = False
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line[3:].strip() == title
+            continue
+        if inside:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def rule_text(r: Rule) -> str:
+    """The rule's documentation as plain text (SARIF ``help.text``)."""
+    status = status_text(r.status) if r.status else "-"
+    head = f"{r.code} {r.name} ({r.severity.value}): {r.summary}\nPredicted compiler status: {status}\n"
+    body = r.doc.split("\n", 1)[1].strip() if "\n" in r.doc else ""
+    return head + "\n" + body.replace("`", "") + "\n"
 
 
 def rules_markdown() -> str:

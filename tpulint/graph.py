@@ -1,7 +1,14 @@
-"""Derived graph facts for one subgraph, computed once: producers, consumers, constness, order."""
+"""Derived graph facts for one subgraph, computed once: producers, consumers, constness, order.
+
+:meth:`Graph.build` walks the ops once and precomputes each op's producer and consumer ops; the
+per-op tensor lists the rules ask for (activations, constants, outputs), constness per tensor and
+the execution order are computed on first use and cached, so every rule can ask again for free.
+The lists returned are fresh copies: callers may modify them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tpulint.model import Model, Op, Subgraph, Tensor
@@ -15,20 +22,44 @@ class Graph:
     consumers: dict[int, list[int]] = field(default_factory=dict)  # tensor -> op indices
     graph_inputs: frozenset[int] = frozenset()
     graph_outputs: frozenset[int] = frozenset()
+    # Caches (filled by build() / on first use).
+    _producers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> producer ops
+    _consumers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> consumer ops
+    _constant: dict[int, bool] = field(default_factory=dict, repr=False)
+    _split: dict[int, tuple[Op, tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]] = (
+        field(default_factory=dict, repr=False)
+    )  # op index -> (op, data inputs, constant inputs, activation outputs, outputs)
+    _order: tuple[int, ...] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, model: Model, subgraph: Subgraph) -> Graph:
         g = cls(model=model, subgraph=subgraph)
+        producer = g.producer
+        consumers = g.consumers
         for op in subgraph.ops:
+            i = op.index
             for t in op.outputs:
-                if t >= 0:
-                    g.producer.setdefault(t, op.index)
+                if t >= 0 and t not in producer:
+                    producer[t] = i
             for t in op.inputs:
                 if t >= 0:
-                    g.consumers.setdefault(t, []).append(op.index)
+                    lst = consumers.get(t)
+                    if lst is None:
+                        consumers[t] = [i]
+                    else:
+                        lst.append(i)
         g.graph_inputs = frozenset(subgraph.inputs)
         g.graph_outputs = frozenset(subgraph.outputs)
+        get_producer = producer.get
+        for op in subgraph.ops:
+            g._producers.append(_unique(get_producer(t) for t in op.inputs if t >= 0))
+            g._consumers.append(_unique(c for t in op.outputs for c in consumers.get(t, ())))
         return g
+
+    def _own(self, op: Op) -> bool:
+        """True when ``op`` is this graph's op at its index (the caches are indexed by op index)."""
+        i = op.index
+        return 0 <= i < len(self._producers) and self.subgraph.ops[i] is op
 
     def tensor(self, index: int) -> Tensor:
         return self.subgraph.tensors[index]
@@ -39,6 +70,12 @@ class Graph:
     def is_constant(self, t: int) -> bool:
         """A compile-time constant: data no op produces (weights, biases, shape operands), or the
         output of a DEQUANTIZE of such data (float16-quantized models store weights that way)."""
+        hit = self._constant.get(t)
+        if hit is None:
+            hit = self._constant[t] = self._is_constant(t)
+        return hit
+
+    def _is_constant(self, t: int) -> bool:
         p = self.producer.get(t)
         if p is None:
             return t not in self.graph_inputs and self.tensor(t).is_constant
@@ -49,36 +86,54 @@ class Graph:
             and all(i >= 0 and i not in self.producer and self.tensor(i).is_constant for i in op.inputs)
         )
 
+    def _tensors_of(
+        self, op: Op
+    ) -> tuple[Op, tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]:
+        hit = self._split.get(op.index)
+        if hit is not None and hit[0] is op:
+            return hit
+        tensors = self.subgraph.tensors
+        const = self.is_constant
+        data = tuple(tensors[t] for t in op.inputs if t >= 0 and not const(t))
+        consts = tuple(tensors[t] for t in op.inputs if t >= 0 and const(t))
+        outs = tuple(tensors[t] for t in op.outputs if t >= 0)
+        acts = tuple(tensors[t] for t in op.outputs if t >= 0 and not const(t))
+        hit = (op, data, consts, acts, outs)
+        if self._own(op):
+            self._split[op.index] = hit
+        return hit
+
+    # The accessors below are called by most rules for every op: the cache hit is inlined.
+
     def data_inputs(self, op: Op) -> list[Tensor]:
         """The op's non-constant, present inputs (activations)."""
-        return [self.tensor(t) for t in op.inputs if t >= 0 and not self.is_constant(t)]
+        hit = self._split.get(op.index)
+        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[1])
 
     def const_inputs(self, op: Op) -> list[Tensor]:
-        return [self.tensor(t) for t in op.inputs if t >= 0 and self.is_constant(t)]
+        hit = self._split.get(op.index)
+        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[2])
 
     def outputs(self, op: Op) -> list[Tensor]:
-        return [self.tensor(t) for t in op.outputs if t >= 0]
+        hit = self._split.get(op.index)
+        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[4])
 
     def activation_outputs(self, op: Op) -> list[Tensor]:
         """Outputs that are activations (not constant-folded weights)."""
-        return [self.tensor(t) for t in op.outputs if t >= 0 and not self.is_constant(t)]
+        hit = self._split.get(op.index)
+        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[3])
 
     def producers_of(self, op: Op) -> list[int]:
         """Indices of ops that produce this op's inputs (deduplicated, in input order)."""
-        seen: list[int] = []
-        for t in op.inputs:
-            p = self.producer.get(t) if t >= 0 else None
-            if p is not None and p not in seen:
-                seen.append(p)
-        return seen
+        if self._own(op):
+            return list(self._producers[op.index])
+        return list(_unique(self.producer.get(t) for t in op.inputs if t >= 0))
 
     def consumers_of(self, op: Op) -> list[int]:
-        seen: list[int] = []
-        for t in op.outputs:
-            for c in self.consumers.get(t, ()):
-                if c not in seen:
-                    seen.append(c)
-        return seen
+        """Indices of ops that read this op's outputs (deduplicated, in output order)."""
+        if self._own(op):
+            return list(self._consumers[op.index])
+        return list(_unique(c for t in op.outputs for c in self.consumers.get(t, ())))
 
     def reads_graph_input(self, op: Op) -> bool:
         return any(t in self.graph_inputs for t in op.inputs)
@@ -88,27 +143,39 @@ class Graph:
 
     def execution_order(self) -> list[int]:
         """Op indices in a valid execution order (the file order when it is already topological)."""
-        n = len(self.subgraph.ops)
-        done: set[int] = set()
-        ok = True
-        for op in self.subgraph.ops:
-            if any(p not in done and p >= op.index for p in self.producers_of(op)):
-                ok = False
-                break
-            done.add(op.index)
-        if ok:
+        if self._order is None:
+            self._order = tuple(self._execution_order())
+        return list(self._order)
+
+    def _execution_order(self) -> list[int]:
+        ops = self.subgraph.ops
+        n = len(ops)
+        producers = self._producers if len(self._producers) == n else [tuple(self.producers_of(op)) for op in ops]
+        consumers = self._consumers if len(self._consumers) == n else [tuple(self.consumers_of(op)) for op in ops]
+        if all(p < i for i in range(n) for p in producers[i]):
             return list(range(n))
         # Kahn's algorithm; ops in a cycle are appended in file order so nothing is lost.
-        indeg = {op.index: len(self.producers_of(op)) for op in self.subgraph.ops}
+        indeg = [len(producers[i]) for i in range(n)]
         ready = [i for i in range(n) if indeg[i] == 0]
         order: list[int] = []
-        while ready:
-            i = ready.pop(0)
+        k = 0
+        while k < len(ready):
+            i = ready[k]
+            k += 1
             order.append(i)
-            for c in self.consumers_of(self.op(i)):
+            for c in consumers[i]:
                 indeg[c] -= 1
                 if indeg[c] == 0:
                     ready.append(c)
         placed = set(order)
         order.extend(i for i in range(n) if i not in placed)
         return order
+
+
+def _unique(values: Iterable[int | None]) -> tuple[int, ...]:
+    """Distinct non-None values in first-seen order."""
+    seen: dict[int, None] = {}
+    for v in values:
+        if v is not None:
+            seen[v] = None
+    return tuple(seen)

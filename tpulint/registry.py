@@ -40,6 +40,7 @@ class Scope(str, enum.Enum):
     MODEL = "model"  # evaluated once per model; may stop compilation (compile_error)
     PARTITION = "partition"  # evaluated on the partition simulator's result
     MEMORY = "memory"  # evaluated on the memory estimate of the Edge TPU part
+    CONFIRM = "confirm"  # evaluated on a confirmation run of the real compiler (`--confirm`, `compile`)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Rule:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else self.name
 
     def run(self, *args: Any) -> Iterator[Violation]:
-        yield from self.func(*args)
+        return iter(self.func(*args))  # no wrapping generator: this runs once per op and rule
 
 
 _REGISTRY: dict[str, Rule] = {}

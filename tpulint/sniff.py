@@ -1,7 +1,9 @@
 """Recognise files that are not TFLite models from their first bytes, and say what to do instead.
 
 Users point tpulint at whatever the download left behind: a Git LFS pointer, a GitHub HTML page, a
-Keras ``.h5``, an ONNX or SavedModel protobuf, an archive holding the model. :func:`sniff` turns
+Keras ``.h5``, an ONNX or SavedModel protobuf, an archive holding the model, or a model already
+compiled for another accelerator (a Hailo ``.hef``, a Rockchip ``.rknn``; TFLite files compiled for
+Ethos-U, Neutron or VeriSilicon NPUs are valid TFLite and get rule TPU911 instead). :func:`sniff` turns
 those into one actionable line before the flatbuffer verifier would report a less helpful
 "bad identifier". It needs only the head of the file; :data:`SNIFF_BYTES` is enough for every check
 (HDF5 user blocks and tar headers sit a few hundred bytes in), though 64 bytes catch most formats.
@@ -51,6 +53,21 @@ _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
     (b"Rar!\x1a\x07", f"a RAR archive: extract it {_EXTRACT}"),
     (b"\x93NUMPY", "a NumPy .npy array, not a model: lint the .tflite model instead"),
     (b"GGUF", "a GGUF model (llama.cpp), not TFLite: the Edge TPU runs TFLite models only"),
+    (
+        b"\x01HEF",
+        "a Hailo HEF (a model compiled for a Hailo-8/8L/10 accelerator), not TFLite: lint and compile the "
+        "original int8 .tflite (the Hailo compiler's input) for the Edge TPU instead",
+    ),
+    (
+        b"CYPTRKNN",
+        "an encrypted RKNN model (compiled for a Rockchip NPU by rknn-toolkit), not TFLite: lint and compile "
+        "the original .tflite instead",
+    ),
+    (
+        b"RKNN",
+        "an RKNN model (compiled for a Rockchip NPU by rknn-toolkit), not TFLite: lint and compile the "
+        "original .tflite (rknn-toolkit's input) for the Edge TPU instead",
+    ),
     (b"\x7fELF", "an executable or shared library (ELF), not a model"),
     (b"\x89PNG\r\n\x1a\n", "a PNG image, not a model"),
     (b"\xff\xd8\xff", "a JPEG image, not a model"),

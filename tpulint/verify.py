@@ -33,7 +33,19 @@ Error codes (all raised as :class:`tpulint.errors.ModelFormatError`):
     produced; a control-flow op names its own subgraph; subgraphs call each other in a loop.
 ``TPU906`` -- absurd size: a vector or string declaring more bytes than any flatbuffer can hold
     (2 GiB, e.g. a length of 2**31), or tables and vectors that overlap or repeat so much that
-    walking them would cost more than twice the file size (the walk's work budget).
+    walking them would cost more than twice the file size (the walk's work budget), or shared
+    strings, shapes, quantization and options tables referenced so often that reading and analysing
+    the model would handle more than :data:`READ_FACTOR` times the file size (the read budget).
+
+The read budget makes the reader's and the analysis's cost linear in the file, whatever it
+declares: a flatbuffer may point many tensors at one long name or shape, or many ops at one options
+table with a long vector, and a reader materialises each of them once per reference (and the report
+prints an op's tensors' names and shapes once per op that uses them). The walk counts, for every
+table, the bytes of the strings, vectors and tables below it that the reader copies, once per
+reference (a table named twice is read twice), leaving out the blobs the reader never copies (buffer
+data, custom options); then, per op, what the report shows of it: its custom code and everything of
+the tensors it reads and writes. A model without shared data stays far below the budget
+(the fixtures and the corpus peak near 2.2x the file).
 """
 
 from __future__ import annotations
@@ -51,6 +63,7 @@ __all__ = [
     "BAD_INDEX",
     "NOT_TFLITE",
     "OUT_OF_RANGE",
+    "READ_FACTOR",
     "TFLITE_IDENTIFIER",
     "graph_order_problem",
     "verify_tflite",
@@ -314,6 +327,13 @@ _UNSIGNED_REFS: Final = frozenset({("CallOptions", "subgraph")})
 
 _STRING, _VECTOR, _TABLE, _TABLES, _UNION = range(5)
 _TRUNCATED: Final = " (is the file truncated?)"
+# The read budget: what the reader and the report may copy out of the file, as a multiple of its size
+# (plus a constant for tiny files). Real models use at most about 2x; only shared data goes beyond.
+READ_FACTOR: Final = 8
+_READ_SLACK: Final = 1 << 16
+_OBJECT_COST: Final = 16  # per table read (a Tensor or Op object), whatever its fields hold
+# Blobs the reader never copies (it takes their length, or a memoryview of buffer data).
+_NOT_COPIED: Final = frozenset({("Buffer", "data"), ("Operator", "custom_options"), ("CustomQuantization", "custom")})
 _MAX_FLATBUFFER: Final = 2**31 - 1  # no flatbuffer can be larger (its offsets are signed 32-bit)
 
 # One reference field of a table: (slot, kind, element size, field name, target layouts).
@@ -401,8 +421,9 @@ _i32: Final = _I32.unpack_from
 _Loc: TypeAlias = "tuple[_Loc, str, int] | None"
 _Fields: TypeAlias = "tuple[int, ...]"  # a table's field offsets by vtable slot, 0 when absent
 # A checked vtable: field offsets, table size, and the references present as
-# (field offset, kind, element size, field name, target layouts, offset of the union type field).
-_VTable: TypeAlias = "tuple[_Fields, int, tuple[tuple[int, int, int, str, tuple[_Layout, ...], int], ...]]"
+# (field offset, kind, element size, field name, target layouts, offset of the union type field,
+#  bytes per element the reader copies: 0 for blobs it only measures, such as buffer data).
+_VTable: TypeAlias = "tuple[_Fields, int, tuple[tuple[int, int, int, str, tuple[_Layout, ...], int, int], ...]]"
 
 
 def _where(loc: _Loc, field: str = "") -> str:
@@ -424,9 +445,14 @@ class _Walker:
         self.buf = buf
         self.n = len(buf)
         self.budget = 2 * self.n + 4096
+        self.reads = READ_FACTOR * self.n + _READ_SLACK
         self.vtables: dict[int, _VTable] = {}
         self.tables: dict[int, _Fields] = {}
         self.table_vectors: dict[int, tuple[int, ...]] = {}
+        # Read budget: bytes the reader copies out of each table and vector of tables, counting
+        # every table, vector and string below it once per reference (shared data counts per use).
+        self.copies: dict[int, int] = {}
+        self.vector_copies: dict[int, int] = {}
 
     # ---- structure ------------------------------------------------------------------------------
 
@@ -436,6 +462,17 @@ class _Walker:
         if self.budget < 0:
             self.over_budget(loc)
 
+    def read(self, nbytes: int, what: str) -> None:
+        """Account for ``nbytes`` the reader or the report will copy out of the file (read budget)."""
+        self.reads -= nbytes
+        if self.reads < 0:
+            _fail(
+                ABSURD_SIZE,
+                f"{what}: tensors, names, shapes, quantization or options tables are referenced so many "
+                f"times that reading and reporting the model would copy more than {READ_FACTOR} times the "
+                f"{self.n}-byte file; refusing it",
+            )
+
     def over_budget(self, loc: _Loc) -> NoReturn:
         _fail(
             ABSURD_SIZE,
@@ -443,12 +480,12 @@ class _Walker:
             f"more than twice the {self.n}-byte file; refusing it",
         )
 
-    def table(self, pos: int, layout: _Layout, loc: _Loc) -> _Fields:
-        """Check the table at ``pos`` and everything below it; return its field offsets by slot."""
+    def table(self, pos: int, layout: _Layout, loc: _Loc) -> int:
+        """Check the table at ``pos`` and everything below it (once); remember its field offsets by
+        slot; return the bytes the reader copies out of it and everything below it (read budget)."""
         key = pos << _KEY_BITS | layout.index
-        fields = self.tables.get(key)
-        if fields is not None:
-            return fields
+        if key in self.tables:
+            return self.copies.get(key, 0)  # 0 only for a table still being walked (a cycle)
         buf, n = self.buf, self.n
         if pos > n - 4:
             _fail(
@@ -470,20 +507,23 @@ class _Walker:
         if self.budget < 0:
             self.over_budget(loc)
         self.tables[key] = fields
-        for offset, kind, element_size, name, targets, type_offset in present:
+        copied = _OBJECT_COST
+        for offset, kind, element_size, name, targets, type_offset, copy_size in present:
             at = pos + offset
             target = at + _u32(buf, at)[0]
             # Fast paths inline; the full checks run only to report a problem.
             if kind == _VECTOR:
-                if target > n - 4 or target + 4 + _u32(buf, target)[0] * element_size > n:
-                    self.vector(target, element_size, loc, name)
+                if target > n - 4 or target + 4 + (length := _u32(buf, target)[0]) * element_size > n:
+                    self.vector(target, element_size, loc, name)  # raises
+                copied += length * copy_size
             elif kind == _STRING:
                 if target > n - 4 or (end := target + 4 + _u32(buf, target)[0]) >= n or buf[end]:
                     self.string(target, loc, name)
+                copied += end - target
             elif kind == _TABLE:
-                self.table(target, targets[0], (loc, name, -1))
+                copied += self.table(target, targets[0], (loc, name, -1))
             elif kind == _TABLES:
-                self.table_vector(target, targets[0], loc, name)
+                copied += self.table_vector(target, targets[0], loc, name)
             else:
                 union_type = buf[pos + type_offset] if type_offset else 0
                 if not union_type:
@@ -499,8 +539,9 @@ class _Walker:
                             f"{target} lie outside the {n}-byte file{_TRUNCATED}",
                         )
                     continue
-                self.table(target, targets[union_type - 1], (loc, name, -1))
-        return fields
+                copied += self.table(target, targets[union_type - 1], (loc, name, -1))
+        self.copies[key] = copied
+        return copied
 
     def vtable(self, vtable: int, pos: int, layout: _Layout, loc: _Loc) -> _VTable:
         """Check a vtable against ``layout`` once; cache its field offsets and the references present."""
@@ -534,7 +575,15 @@ class _Walker:
                 )
         fields = offsets + (0,) * (layout.nslots - count)
         present = tuple(
-            (fields[slot], kind, element_size, name, targets, fields[slot - 1] if kind == _UNION else 0)
+            (
+                fields[slot],
+                kind,
+                element_size,
+                name,
+                targets,
+                fields[slot - 1] if kind == _UNION else 0,
+                0 if (layout.name, name) in _NOT_COPIED else element_size,
+            )
             for slot, kind, element_size, name, targets in layout.refs
             if fields[slot]
         )
@@ -588,11 +637,12 @@ class _Walker:
         if self.buf[end]:
             _fail(NOT_TFLITE, f"{_where(loc, name)}: string at byte {target} is not NUL-terminated")
 
-    def table_vector(self, target: int, layout: _Layout, loc: _Loc, name: str) -> tuple[int, ...]:
+    def table_vector(self, target: int, layout: _Layout, loc: _Loc, name: str) -> int:
+        """Check a vector of tables and its tables; return the bytes the reader copies out of them,
+        once per entry (a table named twice is read twice)."""
         key = target << _KEY_BITS | layout.index
-        positions = self.table_vectors.get(key)
-        if positions is not None:
-            return positions
+        if key in self.table_vectors:
+            return self.vector_copies.get(key, 0)
         length = self.vector(target, 4, loc, name)
         self.budget -= 4 + 4 * length
         if self.budget < 0:
@@ -601,9 +651,11 @@ class _Walker:
         offsets: tuple[int, ...] = struct.unpack_from(f"<{length}I", self.buf, start)
         positions = tuple([start + 4 * i + offset for i, offset in enumerate(offsets)])
         self.table_vectors[key] = positions
+        copied = 4 * length
         for i, pos in enumerate(positions):
-            self.table(pos, layout, (loc, name, i))
-        return positions
+            copied += self.table(pos, layout, (loc, name, i))
+        self.vector_copies[key] = copied
+        return copied
 
     # ---- reading fields the structural walk has verified ---------------------------------------
 
@@ -683,9 +735,13 @@ class _Walker:
         for i, b in enumerate(self.ints(root, fields, _MODEL_METADATA_BUFFER, None)):
             if not 0 <= b < nbuffers:
                 _fail(BAD_INDEX, f"metadata_buffer[{i}] refers to buffer {b} but the model has {nbuffers}")
+        # Everything the reader copies, shared data once per reference; then, per op, what the report
+        # shows: the op's custom code and the names and shapes of the tensors it reads and writes.
+        self.read(self.copies[root << _KEY_BITS | _MODEL.index], "the model")
+        code_costs = [self.copies[pos << _KEY_BITS | _OPCODE.index] for pos in opcodes]
         tensor_counts = [self.vector_length(pos, self.fields(pos, _SUBGRAPH), _SG_TENSORS) for pos in subgraphs]
         self.check_signatures(root, fields, tensor_counts)
-        calls = [self.check_subgraph(s, pos, len(opcodes), buffers, len(subgraphs)) for s, pos in enumerate(subgraphs)]
+        calls = [self.check_subgraph(s, pos, code_costs, buffers, len(subgraphs)) for s, pos in enumerate(subgraphs)]
         cycle = _find_cycle(len(calls), calls.__getitem__)
         if cycle:
             path = " -> ".join(str(s) for s in cycle)
@@ -709,15 +765,21 @@ class _Walker:
                             f"{tensor_counts[s]} tensors",
                         )
 
-    def check_subgraph(self, s: int, pos: int, nopcodes: int, buffers: tuple[int, ...], nsub: int) -> list[int]:
+    def check_subgraph(self, s: int, pos: int, code_costs: list[int], buffers: tuple[int, ...], nsub: int) -> list[int]:
         """Check subgraph ``s``; return the subgraphs its control-flow ops call."""
         buf, tables = self.buf, self.tables
+        nopcodes = len(code_costs)
         loc: _Loc = (None, "subgraphs", s)
         fields = self.fields(pos, _SUBGRAPH)
         tensors = self.elements(pos, fields, _SG_TENSORS, _TENSOR)
         operators = self.elements(pos, fields, _SG_OPERATORS, _OPERATOR)
         ntensors = len(tensors)
         self.charge(4 * (ntensors + len(operators)), loc)  # the loops below, even if subgraphs repeat
+        copies, tensor_index = self.copies, _TENSOR.index
+        shown = [copies[tpos << _KEY_BITS | tensor_index] for tpos in tensors]
+        shown.append(0)  # index -1 (no tensor) shows nothing
+        show = shown.__getitem__
+        shows = 0
         graph_inputs = self.ints(pos, fields, _SG_INPUTS, loc)
         graph_outputs = self.ints(pos, fields, _SG_OUTPUTS, loc)
         _check_indices(graph_inputs, ntensors, False, f"subgraph {s} input")
@@ -760,11 +822,14 @@ class _Walker:
             if ofields[_OP_LARGE_OFFSET]:
                 what = f"subgraph {s} op {i} large custom options"
                 self.external(opos, ofields, _OP_LARGE_OFFSET, _OP_LARGE_SIZE, what)
+            # Read budget: the report shows the op's custom code and its tensors' names and shapes.
+            shows += code_costs[opcode] + sum(map(show, inputs)) + sum(map(show, outputs))
             for type_slot in _OP_UNION_TYPES:
                 offset = ofields[type_slot]
                 union_type = buf[opos + offset] if offset else 0
                 if union_type and union_type <= len(_OPERATOR.unions[type_slot + 1]):
                     calls.extend(self.subgraph_refs(s, i, opos, ofields, type_slot, union_type, nsub))
+        self.read(shows, f"subgraphs[{s}].operators")
         statics: dict[int, bool] = {}
 
         def is_static(t: int) -> bool:

@@ -53,8 +53,22 @@ def check_dtype(ctx: OpContext) -> Iterator[Violation]:
     op on the CPU with "Operation is working on an unsupported data type".
 
     ## Example
-    A model converted with `optimizations=[tf.lite.Optimize.DEFAULT]` but no representative
-    dataset: int8 weights, float32 activations. Or an ARG_MAX producing int64.
+    **Bad:** dynamic-range quantization (no representative dataset): int8 weights, float32
+    activations.
+
+    ```python
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    tflite_model = converter.convert()
+    ```
+
+    **Good:** full-integer quantization.
+
+    ```python
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative_data
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    ```
 
     ## How to fix
     Use full-integer post-training quantization: set `converter.representative_dataset`,
@@ -97,7 +111,18 @@ def check_float_quantize(ctx: OpContext) -> Iterator[Violation]:
     graph it ends the Edge TPU subgraph.
 
     ## Example
-    `converter.inference_input_type` left at `tf.float32` with a representative dataset.
+    **Bad:** a quantized model that keeps float32 input (the converter adds a QUANTIZE).
+
+    ```python
+    converter.representative_dataset = representative_data
+    # inference_input_type left at tf.float32
+    ```
+
+    **Good:** 8-bit input; quantize the input yourself on the host.
+
+    ```python
+    converter.inference_input_type = tf.uint8
+    ```
 
     ## How to fix
     Set `converter.inference_input_type = tf.uint8` (or `tf.int8`) and quantize inputs yourself, or
@@ -128,7 +153,19 @@ def check_quant_params(ctx: OpContext) -> Iterator[Violation]:
     raw integer tensor cannot be mapped.
 
     ## Example
-    A graph edited after conversion where a new int8 tensor was added without quantization.
+    **Bad:** a graph edited after conversion (e.g. with a flatbuffer tool) that adds an int8 tensor
+    without scale and zero point.
+
+    ```python
+    new_tensor.type = TensorType.INT8   # no quantization parameters
+    ```
+
+    **Good:** make the change in the TensorFlow model and convert again with full-integer
+    quantization, so every 8-bit tensor gets its quantization parameters.
+
+    ```python
+    converter.representative_dataset = representative_data
+    ```
 
     ## How to fix
     Re-run the TFLite converter with full-integer quantization instead of editing the graph.
@@ -159,7 +196,21 @@ def check_model_quantized(ctx: ModelContext) -> Iterator[Violation]:
     Newer compilers compile it but leave every float op on the CPU.
 
     ## Example
-    A float32 model, or `optimizations=[tf.lite.Optimize.DEFAULT]` without a representative dataset.
+    **Bad:** a float32 model, or dynamic-range quantization without a representative dataset.
+
+    ```python
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    tflite_model = converter.convert()          # float32
+    ```
+
+    **Good:** full-integer quantization.
+
+    ```python
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative_data
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.uint8
+    ```
 
     ## How to fix
     Quantize fully: `converter.representative_dataset = gen`,

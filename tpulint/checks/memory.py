@@ -37,7 +37,19 @@ def check_param_cache(ctx: MemoryContext) -> Iterator[Violation]:
     slower, especially over USB.
 
     ## Example
-    A VGG-style network with a 25 MB fully-connected layer.
+    **Bad:** a VGG-style classifier with ~100 MB of fully-connected weights: most parameters are
+    streamed from host memory on every inference.
+
+    ```python
+    x = layers.Dense(4096)(layers.Flatten()(x))   # 7x7x512 -> 4096: ~100 M int8 weights
+    ```
+
+    **Good:** global average pooling and a small classifier, or the model pipelined over several
+    Edge TPUs (`edgetpu_compiler -n 2`).
+
+    ```python
+    x = layers.Dense(1000)(layers.GlobalAveragePooling2D()(x))
+    ```
 
     ## How to fix
     Shrink the model (fewer channels, smaller dense layers), or pipeline it over several Edge TPUs

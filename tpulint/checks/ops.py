@@ -30,8 +30,21 @@ def check_op_supported(ctx: OpContext) -> Iterator[Violation]:
     supported"), and, without `-a`, every op that depends on it runs on the CPU too.
 
     ## Example
-    `LEAKY_RELU`, `HARD_SWISH`, `GATHER`, `ARG_MAX`, `CAST`, `DIV`, `EXP`, or the SSD
-    `TFLite_Detection_PostProcess` custom op (expected at the end of a detector).
+    **Bad:** a Keras `LeakyReLU` between two convolutions becomes `LEAKY_RELU`, which is not in the
+    op table; it and every op after it run on the CPU.
+
+    ```python
+    x = layers.Conv2D(16, 3)(x)
+    x = layers.LeakyReLU(0.1)(x)   # LEAKY_RELU: Operation not supported
+    x = layers.Conv2D(16, 3)(x)    # after the cut: CPU
+    ```
+
+    **Good:** a supported activation (fused into the convolution) keeps the chain on the Edge TPU.
+
+    ```python
+    x = layers.Conv2D(16, 3, activation="relu")(x)
+    x = layers.Conv2D(16, 3)(x)
+    ```
 
     ## How to fix
     Replace the op with a supported equivalent (ReLU/ReLU6 instead of LeakyReLU or hard-swish,
@@ -67,7 +80,20 @@ def check_fused_activation(ctx: OpContext) -> Iterator[Violation]:
     Coral's op table: "No fused activation function." The op is left on the CPU.
 
     ## Example
-    A `MaxPool2D` followed by a `ReLU` that the converter fused into the pool.
+    **Bad:** a ReLU right after a max-pool, which the converter fuses into the pool's
+    `fused_activation_function`.
+
+    ```python
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.ReLU()(x)          # fused into MAX_POOL_2D: not mapped
+    ```
+
+    **Good:** the activation before the pool (ReLU and max-pool commute), fused into the convolution.
+
+    ```python
+    x = layers.Conv2D(16, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    ```
 
     ## How to fix
     Put the activation before the pool (ReLU and max-pool commute), or keep it as a separate op.
@@ -97,7 +123,17 @@ def check_dilation(ctx: OpContext) -> Iterator[Violation]:
     The Edge TPU's convolution engine only implements symmetric dilation.
 
     ## Example
-    `Conv2D(dilation_rate=(1, 2))`.
+    **Bad:** different dilation factors in y and x.
+
+    ```python
+    x = layers.Conv2D(32, 3, dilation_rate=(1, 2))(x)
+    ```
+
+    **Good:** the same dilation on both axes (depthwise dilation also needs `--runtime 13` or newer).
+
+    ```python
+    x = layers.Conv2D(32, 3, dilation_rate=(2, 2))(x)
+    ```
 
     ## How to fix
     Use the same dilation rate on both axes, or compile for runtime ≥ 13 (`-m 13`).
@@ -130,7 +166,19 @@ def check_strided_slice(ctx: OpContext) -> Iterator[Violation]:
     Strided gathers are not implemented on the Edge TPU.
 
     ## Example
-    `x[:, ::2, ::2, :]` (a space-to-depth written with slices, as in YOLOv5's Focus layer).
+    **Bad:** a space-to-depth written with strided slices (YOLOv5's Focus layer): STRIDED_SLICE
+    with stride 2.
+
+    ```python
+    x = tf.concat([x[:, ::2, ::2, :], x[:, 1::2, ::2, :], x[:, ::2, 1::2, :], x[:, 1::2, 1::2, :]], -1)
+    ```
+
+    **Good:** the builtin space-to-depth, or a strided convolution; a stride-1 crop such as
+    `x[:, 1:-1, 1:-1, :]` also maps.
+
+    ```python
+    x = tf.nn.space_to_depth(x, 2)
+    ```
 
     ## How to fix
     Use `SpaceToDepth` or a strided convolution instead of strided slicing.
@@ -169,7 +217,19 @@ def check_softmax(ctx: OpContext) -> Iterator[Violation]:
     Coral's op table: "Supports only 1-D input tensor with a max of 16,000 elements."
 
     ## Example
-    A per-pixel softmax over `[1, 64, 64, 21]` in a segmentation head.
+    **Bad:** a per-pixel softmax in a segmentation head: `[1, 64, 64, 21]` is 86,016 elements.
+
+    ```python
+    logits = layers.Conv2D(21, 1)(x)         # [1, 64, 64, 21]
+    probs = layers.Softmax(axis=-1)(logits)  # too large: stays on the CPU
+    ```
+
+    **Good:** return the logits and take the argmax (or softmax) on the host after inference; a
+    classifier's softmax over 1,000 classes maps.
+
+    ```python
+    logits = layers.Conv2D(21, 1)(x)         # model output; np.argmax(logits, -1) on the CPU
+    ```
 
     ## How to fix
     Apply the softmax on the CPU after the model (drop it from the graph), or reshape so that it
@@ -208,7 +268,20 @@ def check_concat_constant(ctx: OpContext) -> Iterator[Violation]:
     Coral's op table states this limitation for Concatenation.
 
     ## Example
-    Concatenating a learned constant embedding (non-zero) to an activation.
+    **Bad:** concatenating a non-zero constant (a learned embedding or a coordinate map) to an
+    activation.
+
+    ```python
+    coords = tf.constant(np.random.rand(1, 32, 32, 2).astype("float32"))
+    x = layers.Concatenate()([x, coords])    # constant input that is not all zeros
+    ```
+
+    **Good:** concatenate only computed tensors (an all-zero constant used as padding is fine), and
+    add constants with ADD instead.
+
+    ```python
+    x = layers.Concatenate()([x, y])         # both produced by the model
+    ```
 
     ## How to fix
     Add the constant with an ADD against a broadcast, or precompute it outside the model.
@@ -268,7 +341,17 @@ def check_reduce_axes(ctx: OpContext) -> Iterator[Violation]:
     These are the limitations in Coral's op table; other reductions stay on the CPU.
 
     ## Example
-    `tf.reduce_mean(x, axis=-1)` on 6 channels.
+    **Bad:** a channel mean over 6 channels (not a multiple of 4), or any reduction over the batch.
+
+    ```python
+    y = tf.reduce_mean(x, axis=-1, keepdims=True)   # x: [1, 32, 32, 6]
+    ```
+
+    **Good:** a spatial reduction (global average pooling), or channels padded to a multiple of 4.
+
+    ```python
+    y = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+    ```
 
     ## How to fix
     Reduce spatially (global average pooling), pad channels to a multiple of 4, or compile for a
@@ -313,7 +396,17 @@ def check_pad_axes(ctx: OpContext) -> Iterator[Violation]:
     Coral's op table lists these limitations for Pad.
 
     ## Example
-    `tf.pad(x, [[1, 1], [0, 0], [0, 0], [0, 0]])`.
+    **Bad:** padding the batch dimension (or, with runtime ≤ 12, the channels).
+
+    ```python
+    x = tf.pad(x, [[1, 1], [0, 0], [0, 0], [0, 0]])
+    ```
+
+    **Good:** spatial padding only.
+
+    ```python
+    x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    ```
 
     ## How to fix
     Pad spatially only, or compile for runtime ≥ 13 when padding channels.
@@ -351,7 +444,20 @@ def check_batch_axis(ctx: OpContext) -> Iterator[Violation]:
     Coral's op table: "No packing in batch dimension"; Transpose likewise keeps the batch in place.
 
     ## Example
-    `tf.stack([a, b], axis=0)` of 3-D tensors.
+    **Bad:** stacking 3-D tensors along axis 0 (the batch of the 4-D result), or a transpose that
+    moves the batch.
+
+    ```python
+    y = tf.stack([a, b], axis=0)                 # a, b: [32, 32, 8]
+    z = tf.transpose(x, [1, 0, 2, 3])
+    ```
+
+    **Good:** stack along an inner axis and keep the batch first.
+
+    ```python
+    y = tf.stack([a, b], axis=-1)
+    z = tf.transpose(x, [0, 2, 1, 3])
+    ```
 
     ## How to fix
     Stack/split along a channel or spatial axis instead.
@@ -385,7 +491,17 @@ def check_prelu_alpha(ctx: OpContext) -> Iterator[Violation]:
     Coral's op table allows only a per-channel alpha vector.
 
     ## Example
-    `PReLU()` without `shared_axes=[1, 2]`: alpha of shape `[H, W, C]`.
+    **Bad:** a PReLU with an alpha per pixel and channel (`[H, W, C]`).
+
+    ```python
+    x = layers.PReLU()(x)
+    ```
+
+    **Good:** alpha shared across the spatial axes: a per-channel vector.
+
+    ```python
+    x = layers.PReLU(shared_axes=[1, 2])(x)
+    ```
 
     ## How to fix
     Share alpha across spatial axes: `tf.keras.layers.PReLU(shared_axes=[1, 2])`.
@@ -417,7 +533,20 @@ def check_fully_connected(ctx: OpContext) -> Iterator[Violation]:
     parameters must be constant at compile time (Coral "Model requirements").
 
     ## Example
-    A matmul of two activations converted to FULLY_CONNECTED with a non-constant weight input.
+    **Bad:** a FULLY_CONNECTED whose weights are another activation (a matmul of two tensors) with
+    compiler 15.0 or older, or a model whose fully-connected weights use the shuffled
+    `SHUFFLED4x16INT8` format.
+
+    ```python
+    scores = tf.matmul(q, k, transpose_b=True)   # non-constant weights
+    ```
+
+    **Good:** a Dense layer with constant weights in the default format (or compiler 16.0 for
+    activation × activation matmuls).
+
+    ```python
+    y = layers.Dense(128)(x)
+    ```
 
     ## How to fix
     Keep weights constant (a Dense layer), or restructure the matmul.
@@ -454,7 +583,19 @@ def check_resize(ctx: OpContext) -> Iterator[Violation]:
     where that resize is the first CPU op). Resize-nearest maps at x2 in every yolo case.
 
     ## Example
-    Bilinear upsampling of a 1x1 feature map to 33x33 in DeepLab's image-pooling branch.
+    **Bad:** upsampling a 1×1 feature map to 33×33 in one bilinear resize (DeepLab's image-pooling
+    branch).
+
+    ```python
+    y = tf.image.resize(pooled, [33, 33], method="bilinear")   # pooled: [1, 1, 1, 256]
+    ```
+
+    **Good:** upsample by at most ×2 per step, or do the final large resize on the CPU after
+    inference.
+
+    ```python
+    y = layers.UpSampling2D(2, interpolation="bilinear")(x)
+    ```
 
     ## How to fix
     Upsample in steps of at most x2, or move the final large resize out of the model (do it on the
@@ -495,7 +636,18 @@ def check_split_axis(ctx: OpContext) -> Iterator[Violation]:
     "For example, a fully-connected or softmax layer with 2D output" for these ops.
 
     ## Example
-    Multi-head attention splitting a `[4, 49, 32]` tensor into heads along axis 0.
+    **Bad:** splitting attention heads along axis 0 of a `[4, 49, 32]` tensor.
+
+    ```python
+    heads = tf.split(x, 4, axis=0)      # x: [4, 49, 32]
+    ```
+
+    **Good:** keep the heads in an inner dimension and split there.
+
+    ```python
+    x = tf.reshape(x, [1, 4 * 49, 32])
+    heads = tf.split(x, 4, axis=1)
+    ```
 
     ## How to fix
     Keep heads in an inner dimension (e.g. reshape to `[1, 4*49, 32]` and split along axis 1).
@@ -529,7 +681,19 @@ def check_transpose_size(ctx: OpContext) -> Iterator[Violation]:
     subgraph: everything after it runs on the CPU.
 
     ## Example
-    A YOLOv8 640x640 head transposing `[1, 40, 40, 65]` to `[1, 65, 40, 40]` (104,000 elements).
+    **Bad:** a YOLOv8 head exported at 640×640 transposes `[1, 40, 40, 65]` to `[1, 65, 40, 40]`
+    (104,000 elements).
+
+    ```sh
+    yolo export model=yolov8n.pt format=edgetpu imgsz=640
+    ```
+
+    **Good:** a smaller input size keeps every transpose under the limit (or end the Edge TPU part
+    before the head with `-i`).
+
+    ```sh
+    yolo export model=yolov8n.pt format=edgetpu imgsz=320
+    ```
 
     ## How to fix
     Export at a smaller input size, or end the Edge TPU subgraph before the head's transposes
@@ -562,8 +726,17 @@ def check_flex(ctx: ModelContext) -> Iterator[Violation]:
     "Regular TensorFlow ops are not supported by this interpreter." Nothing is compiled.
 
     ## Example
-    `converter.target_spec.supported_ops = [TFLITE_BUILTINS, SELECT_TF_OPS]` with an op such as
-    `tf.signal.stft`.
+    **Bad:** converting with TensorFlow ops enabled, so `tf.signal.stft` becomes a Flex op.
+
+    ```python
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    ```
+
+    **Good:** builtin int8 ops only (replace or remove what does not convert).
+
+    ```python
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    ```
 
     ## How to fix
     Remove the TF ops (replace with builtins) and convert with `TFLITE_BUILTINS_INT8` only.
@@ -594,7 +767,19 @@ def check_unknown_custom(ctx: ModelContext) -> Iterator[Violation]:
     The compiler stops with "Encountered unresolved custom op" and writes nothing.
 
     ## Example
-    A model with a custom `Atan` op.
+    **Bad:** a model with a custom op the compiler does not know (here `Atan`, registered with
+    `converter.allow_custom_ops = True`).
+
+    ```python
+    converter.allow_custom_ops = True   # emits CUSTOM 'Atan'
+    ```
+
+    **Good:** builtins only, or the custom part split into a second model that runs on the CPU.
+    Known custom ops such as `TFLite_Detection_PostProcess` at the end of a detector are fine.
+
+    ```python
+    converter.allow_custom_ops = False
+    ```
 
     ## How to fix
     Replace the custom op with builtins, or split the model and run that part on the CPU.

@@ -32,7 +32,21 @@ def check_after_cut(ctx: PartitionContext) -> Iterator[Violation]:
     early in a model can push most of the model to the CPU.
 
     ## Example
-    A LEAKY_RELU after the first convolution: every later op runs on the CPU.
+    **Bad:** a LEAKY_RELU after the first convolution: every later op runs on the CPU, although
+    each is supported on its own.
+
+    ```python
+    x = layers.Conv2D(16, 3)(inp)
+    x = layers.LeakyReLU()(x)       # TPU101
+    x = layers.Conv2D(16, 3)(x)     # TPU501: after the cut
+    ```
+
+    **Good:** fix the first CPU op and the rest of the chain maps again.
+
+    ```python
+    x = layers.Conv2D(16, 3, activation="relu")(inp)
+    x = layers.Conv2D(16, 3)(x)
+    ```
 
     ## How to fix
     Fix the blocking op named in the finding. Otherwise compile with `-a` (several Edge TPU
@@ -68,7 +82,19 @@ def check_after_intermediate(ctx: PartitionContext) -> Iterator[Violation]:
     CPU. This is usually intended (e.g. the box decoding of EfficientDet-Lite).
 
     ## Example
-    `--intermediate-tensors class_net/Reshape,box_net/Reshape`.
+    **Bad:** naming tensors early in the graph with `-i`, so ops after them that the Edge TPU
+    supports run on the CPU.
+
+    ```sh
+    edgetpu_compiler -i class_net/Reshape,box_net/Reshape model.tflite
+    ```
+
+    **Good:** name the tensors where the Edge TPU part should really end (for example just before
+    the post-processing), or none.
+
+    ```sh
+    edgetpu_compiler -i class_net/concat,box_net/concat model.tflite
+    ```
 
     ## How to fix
     Name later tensors if more of the model should run on the Edge TPU.
@@ -95,7 +121,18 @@ def check_multiple_subgraphs(ctx: ModelContext) -> Iterator[Violation]:
     The compiler partitions the main subgraph only; control-flow bodies are not mapped.
 
     ## Example
-    A model with a `tf.while_loop` exported as WHILE with cond/body subgraphs.
+    **Bad:** a `tf.while_loop` (or `tf.cond`) exported as WHILE/IF with extra subgraphs.
+
+    ```python
+    y = tf.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, f(x)), [0, x])[1]
+    ```
+
+    **Good:** the loop unrolled in Python before conversion.
+
+    ```python
+    for _ in range(3):
+        x = f(x)
+    ```
 
     ## How to fix
     Unroll loops / remove conditionals before conversion.

@@ -40,7 +40,18 @@ def check_rank(ctx: OpContext) -> Iterator[Violation]:
     follows it to the CPU.
 
     ## Example
-    A YOLO head reshaped to `[1, 3, 80, 80, 85]`, or any model converted with batch size 2.
+    **Bad:** a YOLO head reshaped to 5-D, or a model converted with batch size 2.
+
+    ```python
+    y = tf.reshape(x, [1, 3, 80, 80, 85])
+    ```
+
+    **Good:** batch size 1 and at most 3 dimensions larger than 1 (fold the anchors into a
+    neighbouring dimension).
+
+    ```python
+    y = tf.reshape(x, [1, 3 * 80 * 80, 85])
+    ```
 
     ## How to fix
     Convert with batch size 1 (`model.input.set_shape((1,) + shape[1:])`), and rewrite 5-D
@@ -83,7 +94,18 @@ def check_row_size(ctx: OpContext) -> Iterator[Violation]:
     YOLOv8 (X*Z = 705,600).
 
     ## Example
-    A YOLOv8 640x640 output `[1, 84, 8400]` (CONCATENATION, STRIDED_SLICE, LOGISTIC, QUANTIZE).
+    **Bad:** a YOLOv8 output decoded inside the model at 640×640: `[1, 84, 8400]` rows exceed the
+    limit (CONCATENATION, STRIDED_SLICE, LOGISTIC, QUANTIZE).
+
+    ```sh
+    yolo export model=yolov8n.pt format=edgetpu imgsz=640
+    ```
+
+    **Good:** a smaller export size, or the Edge TPU part ended before the decoding with `-i`.
+
+    ```sh
+    yolo export model=yolov8n.pt format=edgetpu imgsz=320
+    ```
 
     ## How to fix
     Keep the final concatenation/decoding of detection heads on the CPU side on purpose (end the
@@ -135,7 +157,18 @@ def check_dynamic_shape(ctx: ModelContext) -> Iterator[Violation]:
     have `shape_signature` [-1, …] and were compiled and mapped.
 
     ## Example
-    `tf.reshape(x, tf.shape(y))`, or a model exported with an unknown spatial size.
+    **Bad:** a reshape to a computed shape, or an input with an unknown size.
+
+    ```python
+    y = tf.reshape(x, tf.shape(z))
+    ```
+
+    **Good:** constant shapes everywhere, with a fixed batch size of 1.
+
+    ```python
+    model.input.set_shape((1,) + model.input.shape[1:])
+    y = tf.reshape(x, [1, 64, 64, 8])
+    ```
 
     ## How to fix
     Fix every shape before converting: `model.input.set_shape((1,) + model.input.shape[1:])`, and
@@ -179,7 +212,17 @@ def check_dynamic_signature(ctx: ModelContext) -> Iterator[Violation]:
     (`interpreter.resize_tensor_input`) breaks the Edge TPU custom op.
 
     ## Example
-    `tf.keras.Input(shape=(28, 28, 1))` converted from Keras: `shape_signature` `[-1,28,28,1]`.
+    **Bad:** a Keras input with a free batch: the model's `shape_signature` is `[-1, 28, 28, 1]`.
+
+    ```python
+    inp = tf.keras.Input(shape=(28, 28, 1))
+    ```
+
+    **Good:** a fixed batch of 1.
+
+    ```python
+    inp = tf.keras.Input(shape=(28, 28, 1), batch_size=1)
+    ```
 
     ## How to fix
     Fix the batch before converting: `model.input.set_shape((1,) + model.input.shape[1:])`.

@@ -21,7 +21,17 @@ def check_min_runtime(ctx: OpContext) -> Iterator[Violation]:
     execute, and everything after them falls to the CPU.
 
     ## Example
-    A YOLOv8 head with TRANSPOSE compiled with `-m 13` (e.g. for the Windows runtime).
+    **Bad:** a model with TRANSPOSE (runtime 14) compiled for runtime 13.
+
+    ```sh
+    edgetpu_compiler -m 13 yolov8n_full_integer_quant.tflite
+    ```
+
+    **Good:** the runtime the op needs (and libedgetpu updated on the device).
+
+    ```sh
+    edgetpu_compiler -m 14 yolov8n_full_integer_quant.tflite
+    ```
 
     ## How to fix
     Target a newer runtime (`--runtime 14`, compiler 16.0) and update libedgetpu on the device, or
@@ -50,7 +60,17 @@ def check_op_version_ceiling(ctx: ModelContext) -> Iterator[Violation]:
     '6'… Model could not be parsed."
 
     ## Example
-    A CONV_2D v6 model made by TF 2.9 compiled with 16.0 (edgetpu#631).
+    **Bad:** a model converted by TF 2.9 with CONV_2D version 6, compiled with 16.0 (edgetpu#631).
+
+    ```sh
+    pip install tensorflow==2.9.0 && python convert.py
+    ```
+
+    **Good:** a TensorFlow release whose op versions the compiler can parse.
+
+    ```sh
+    pip install tensorflow==2.8.4 && python convert.py
+    ```
 
     ## How to fix
     Convert with an older TensorFlow (2.8.x for compiler 16.0), or
@@ -89,7 +109,18 @@ def check_op_version_unmapped(ctx: OpContext) -> Iterator[Violation]:
     The op stays on the CPU with "Operation version not supported", and so does everything after it.
 
     ## Example
-    A TF 2.4 model with `tf.image.resize` compiled with 15.0 (edgetpu#396).
+    **Bad:** a TF 2.4 model with `tf.image.resize` (a newer op version) compiled with 15.0
+    (edgetpu#396).
+
+    ```sh
+    edgetpu_compiler_15 model.tflite
+    ```
+
+    **Good:** compiler 16.0, which maps that version.
+
+    ```sh
+    edgetpu_compiler model.tflite    # 16.0
+    ```
 
     ## How to fix
     Use compiler 16.0, or convert with TF 2.2 (the op is then version 1/2).

@@ -24,7 +24,7 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
 
 
-def render_model(console: Console, m: ModelReport, *, show_ops: str = "all") -> None:
+def render_model(console: Console, m: ModelReport, *, show_ops: str = "all", show_baselined: bool = False) -> None:
     console.rule(Text(m.path, style="bold"))
     if not m.ok:
         err = m.error or {}
@@ -45,7 +45,8 @@ def render_model(console: Console, m: ModelReport, *, show_ops: str = "all") -> 
                 str(o.subgraph), str(o.index), o.opcode, str(o.version), name, place, status, ",".join(o.codes)
             )
         console.print(table)
-    shown = [f for f in m.findings if not f.baselined]
+    shown = [f for f in m.findings if show_baselined or not f.baselined]
+    hidden = len(m.findings) - len(shown)
     if shown:
         console.print()
     for f in shown:
@@ -56,6 +57,8 @@ def render_model(console: Console, m: ModelReport, *, show_ops: str = "all") -> 
         line.append(f"{f.code} ", style=SEV_STYLE.get(f.severity, ""))
         line.append(f"[{f.name}] ", style="dim")
         line.append(f"{where}: {f.message}")
+        if f.baselined:
+            line.append(" (baselined)", style="dim")
         console.print(line)
         console.print(Text(f"    observed: {f.observed}", style="dim"))
         if f.compiler_error:
@@ -63,6 +66,9 @@ def render_model(console: Console, m: ModelReport, *, show_ops: str = "all") -> 
         if f.fix:
             console.print(Text(f"    fix: {f.fix}", style="green"))
     render_summary(console, m)
+    if hidden:
+        console.print(Text(f"{hidden} baselined finding{'s' if hidden != 1 else ''} hidden (--show-baselined)",
+                           style="dim"))
 
 
 def render_summary(console: Console, m: ModelReport) -> None:
@@ -86,9 +92,9 @@ def render_summary(console: Console, m: ModelReport) -> None:
         )
 
 
-def render(report: Report, console: Console, *, show_ops: str = "all") -> None:
+def render(report: Report, console: Console, *, show_ops: str = "all", show_baselined: bool = False) -> None:
     for m in report.models:
-        render_model(console, m, show_ops=show_ops)
+        render_model(console, m, show_ops=show_ops, show_baselined=show_baselined)
     if len(report.models) > 1:
         ok = [m for m in report.models if m.ok]
         full = sum(1 for m in ok if m.summary.outcome == "full")
