@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from tpulint.emit._common import findings_by_op
 from tpulint.report import Finding, ModelReport, OpReport
 
 NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 210, 46, 30, 44, 24
@@ -158,11 +159,15 @@ def render_svg(m: ModelReport, edges: dict[int, list[int]]) -> str:
                 if cut
                 else 'stroke="#9e9e9e" stroke-width="1.5" marker-end="url(#arrow)"'
             )
-            parts.append(f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{my:.1f} {x2:.1f},{my:.1f} {x2:.1f},{y2:.1f}" '
-                         f'fill="none" {style}/>')
+            parts.append(
+                f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{my:.1f} {x2:.1f},{my:.1f} {x2:.1f},{y2:.1f}" '
+                f'fill="none" {style}/>'
+            )
             if cut:
-                parts.append(f'<text x="{(x1 + x2) / 2 + 6:.1f}" y="{my + 4:.1f}" fill="{CUT_COLOR}" '
-                             f'font-weight="bold">✂ cut</text>')
+                parts.append(
+                    f'<text x="{(x1 + x2) / 2 + 6:.1f}" y="{my + 4:.1f}" fill="{CUT_COLOR}" '
+                    f'font-weight="bold">✂ cut</text>'
+                )
     for o in ops:
         x, y = pos[o.index]
         fill, stroke = COLORS.get(o.placement, COLORS["cpu"])
@@ -200,13 +205,7 @@ def _findings_html(fs: Sequence[Finding]) -> str:
 def render_html(m: ModelReport, edges: dict[int, list[int]], *, tool_version: str = "") -> str:
     """The whole page for one model. ``edges`` maps an op index (subgraph 0) to its producers."""
     s = m.summary
-    by_op: dict[tuple[int, int], list[Finding]] = defaultdict(list)
-    model_level: list[Finding] = []
-    for f in m.findings:
-        if f.op_index is None:
-            model_level.append(f)
-        else:
-            by_op[(f.subgraph or 0, f.op_index)].append(f)
+    by_op, model_level = findings_by_op(m.findings)
     mode = "compiled model (actual placement)" if m.compiled else f"compiler {m.compiler}, runtime {m.runtime}"
     cards = [
         ("outcome", s.outcome, ""),
@@ -220,8 +219,10 @@ def render_html(m: ModelReport, edges: dict[int, list[int]], *, tool_version: st
     first = ""
     if s.first_cpu_op is not None:
         f0 = s.first_cpu_op
-        first = (f'<p><b>First CPU op (the cut):</b> #{f0.index} {escape(f0.opcode)} '
-                 f"'{escape(f0.name)}' — {escape(f0.reason or f0.status or '')}</p>")
+        first = (
+            f"<p><b>First CPU op (the cut):</b> #{f0.index} {escape(f0.opcode)} "
+            f"'{escape(f0.name)}' — {escape(f0.reason or f0.status or '')}</p>"
+        )
     rows = []
     first_idx = s.first_cpu_op.index if s.first_cpu_op is not None else None
     for o in m.ops:

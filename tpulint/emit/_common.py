@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
 from tpulint.report import Finding, ModelReport
@@ -42,3 +43,15 @@ def logical_name(f: Finding) -> str | None:
 
 def visible(m: ModelReport, show_baselined: bool) -> list[Finding]:
     return [f for f in m.findings if show_baselined or not f.baselined]
+
+
+def findings_by_op(findings: list[Finding]) -> tuple[dict[tuple[int, int], list[Finding]], list[Finding]]:
+    """Findings keyed by (subgraph, op index), and the model-level ones (no op)."""
+    by_op: dict[tuple[int, int], list[Finding]] = defaultdict(list)
+    model_level: list[Finding] = []
+    for f in findings:
+        if f.op_index is None:
+            model_level.append(f)
+        else:
+            by_op[(f.subgraph or 0, f.op_index)].append(f)
+    return by_op, model_level

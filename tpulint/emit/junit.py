@@ -9,8 +9,8 @@ findings go to ``<system-out>``. An unreadable model is one test case with an ``
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 
+from tpulint.emit._common import findings_by_op
 from tpulint.report import Finding, ModelReport, Report
 
 
@@ -29,9 +29,7 @@ def _case(suite: ET.Element, classname: str, name: str, findings: list[Finding])
     other = [f for f in findings if f not in failing]
     if failing:
         first = failing[0]
-        failure = ET.SubElement(
-            case, "failure", type=first.code, message=f"{first.code} {first.name}: {first.message}"
-        )
+        failure = ET.SubElement(case, "failure", type=first.code, message=f"{first.code} {first.name}: {first.message}")
         failure.text = "\n".join(_describe(f) for f in failing)
     if other:
         ET.SubElement(case, "system-out").text = "\n".join(_describe(f) for f in other)
@@ -48,13 +46,7 @@ def model_suite(parent: ET.Element, m: ModelReport) -> tuple[int, int, int]:
         e.text = err.get("message", "")
         tests, errors = 1, 1
     else:
-        by_op: dict[tuple[int, int], list[Finding]] = defaultdict(list)
-        model_level: list[Finding] = []
-        for f in m.findings:
-            if f.op_index is None:
-                model_level.append(f)
-            else:
-                by_op[(f.subgraph or 0, f.op_index)].append(f)
+        by_op, model_level = findings_by_op(m.findings)
         if model_level:
             t, fl = _case(suite, m.path, "model", model_level)
             tests, failures = tests + t, failures + fl
