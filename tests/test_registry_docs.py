@@ -67,3 +67,31 @@ def test_every_op_table_check_has_a_predicate() -> None:
     assert names
     missing = sorted(n for n in names if f'"{n}"' not in source)
     assert not missing, f"op-table checks without a predicate: {missing}"
+
+
+def test_rule_dispatch_declarations_match_the_predicates() -> None:
+    """A rule that declares which ops it concerns must not fire on any other op (checked on every
+    op of every fixture and in-memory rule model by running it on all ops regardless)."""
+    from builders import O, build, conv_chain
+    from conftest import FIXTURES
+
+    from tpulint.context import OpContext, Target
+    from tpulint.graph import Graph
+    from tpulint.model import load_model, parse_model
+    from tpulint.registry import Scope
+
+    models = [load_model(p) for p in sorted(FIXTURES.glob("*.tflite"))]
+    models.append(parse_model(build(conv_chain(O("RELU", ["a"], ["b"])))))
+    scoped = [r for r in all_rules().values() if r.scope is Scope.OP and (r.checks or r.opcodes)]
+    assert len(scoped) >= 10
+    seen = 0
+    for m in models:
+        g = Graph.build(m, m.subgraphs[0])
+        for op in m.subgraphs[0].ops:
+            ctx = OpContext.make(g, op, Target())
+            op_checks = ctx.spec.checks if ctx.spec is not None else ()
+            for r in scoped:
+                if not r.concerns(op.opcode, op_checks):
+                    assert list(r.run(ctx)) == [], (r.code, op.opcode)
+                    seen += 1
+    assert seen > 100

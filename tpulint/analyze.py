@@ -181,11 +181,16 @@ def analyze_model(
                     compile_error = (err_id, f)
             report.findings.append(f)
 
-    # 2. Per-op rules on every op of subgraph 0.
+    # 2. Per-op rules on every op of subgraph 0 (each op only meets the rules that concern its type).
     per_op: dict[int, list[tuple[Rule, Violation]]] = {}
+    rules_for: dict[str, list[Rule]] = {}
     for op in main.subgraph.ops:
         octx = OpContext.make(main, op, target)
-        for r in rules[Scope.OP]:
+        op_rules = rules_for.get(op.opcode)
+        if op_rules is None:
+            op_checks = octx.spec.checks if octx.spec is not None else ()
+            op_rules = rules_for[op.opcode] = [r for r in rules[Scope.OP] if r.concerns(op.opcode, op_checks)]
+        for r in op_rules:
             for v in r.run(octx):
                 per_op.setdefault(op.index, []).append((r, v))
 

@@ -65,6 +65,10 @@ class Rule:
     blocks: bool  # True: a violation keeps the op off the Edge TPU (or stops compilation)
     func: Callable[..., Iterable[Violation]]
     doc: str
+    # Per-op rules that only concern some ops: the op-table check names (rules/edgetpu_ops.toml
+    # `checks`) or the op types they read. Empty: the rule looks at every op.
+    checks: tuple[str, ...] = ()
+    opcodes: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:
@@ -76,6 +80,12 @@ class Rule:
 
     def run(self, *args: Any) -> Iterator[Violation]:
         return iter(self.func(*args))  # no wrapping generator: this runs once per op and rule
+
+    def concerns(self, opcode: str, op_checks: tuple[str, ...]) -> bool:
+        """Whether this per-op rule can fire on an op of type ``opcode`` (with the table's checks)."""
+        if not self.checks and not self.opcodes:
+            return True
+        return opcode in self.opcodes or any(c in op_checks for c in self.checks)
 
 
 _REGISTRY: dict[str, Rule] = {}
@@ -89,8 +99,14 @@ def rule(
     scope: str = "op",
     status: str | None = None,
     blocks: bool = True,
+    checks: tuple[str, ...] = (),
+    opcodes: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Iterable[Violation]]], Callable[..., Iterable[Violation]]]:
-    """Register a predicate as rule ``code``. The function's doc string is the rule's documentation."""
+    """Register a predicate as rule ``code``. The function's doc string is the rule's documentation.
+
+    ``checks`` / ``opcodes`` say which ops a per-op rule concerns, so the engine only calls it for
+    those; the predicate must still return nothing for any other op.
+    """
 
     def deco(fn: Callable[..., Iterable[Violation]]) -> Callable[..., Iterable[Violation]]:
         if code in _REGISTRY:
@@ -106,6 +122,8 @@ def rule(
             blocks=blocks,
             func=fn,
             doc=inspect.cleandoc(fn.__doc__ or ""),
+            checks=checks,
+            opcodes=opcodes,
         )
         return fn
 

@@ -97,7 +97,7 @@ def check_dtype(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=shown)
 
 
-@rule("TPU204", "float-input-quantize", status="unspecified_limitation")
+@rule("TPU204", "float-input-quantize", status="unspecified_limitation", opcodes=("QUANTIZE",))
 def check_float_quantize(ctx: OpContext) -> Iterator[Violation]:
     """A QUANTIZE converts float to 8-bit (the converter's float-input adapter).
 

@@ -69,7 +69,7 @@ def check_op_supported(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"op {op.opcode} (builtin code {op.builtin_code}) is not in the op table")
 
 
-@rule("TPU102", "fused-activation", status="unspecified_limitation")
+@rule("TPU102", "fused-activation", status="unspecified_limitation", checks=("no_fused_activation",))
 def check_fused_activation(ctx: OpContext) -> Iterator[Violation]:
     """A pooling or concatenation op has a fused activation function.
 
@@ -111,7 +111,7 @@ def check_fused_activation(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"fused activation {ACTIVATIONS.get(act, act)}")
 
 
-@rule("TPU103", "unequal-dilation", status="unspecified_limitation")
+@rule("TPU103", "unequal-dilation", status="unspecified_limitation", checks=("equal_dilation",))
 def check_dilation(ctx: OpContext) -> Iterator[Violation]:
     """A convolution uses different dilation in x and y (or dilation where the runtime has none).
 
@@ -154,7 +154,7 @@ def check_dilation(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"depthwise dilation {dh} with runtime {ctx.runtime}")
 
 
-@rule("TPU104", "strided-slice-strides", status="unspecified_limitation")
+@rule("TPU104", "strided-slice-strides", status="unspecified_limitation", checks=("strided_slice",))
 def check_strided_slice(ctx: OpContext) -> Iterator[Violation]:
     """A StridedSlice has a stride other than 1, or an ellipsis / new-axis mask.
 
@@ -204,7 +204,7 @@ def check_strided_slice(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=", ".join(bad))
 
 
-@rule("TPU105", "softmax-shape", status="unspecified_limitation")
+@rule("TPU105", "softmax-shape", status="unspecified_limitation", checks=("softmax_1d",))
 def check_softmax(ctx: OpContext) -> Iterator[Violation]:
     """A Softmax runs over more than 16,000 elements (or, before compiler 16.0, is not 1-D).
 
@@ -256,7 +256,7 @@ def check_softmax(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"input has {inner} elements (max {cap})")
 
 
-@rule("TPU106", "concat-constant-input", status="unspecified_limitation")
+@rule("TPU106", "concat-constant-input", status="unspecified_limitation", checks=("concat_constant_input",))
 def check_concat_constant(ctx: OpContext) -> Iterator[Violation]:
     """A Concatenation has a constant input that is not an all-zero pad, or more than 2 inputs with one.
 
@@ -328,7 +328,7 @@ def _axes(ctx: OpContext, index: int, rank: int) -> list[int] | None:
     return sorted({(a + rank) % rank if rank else a for a in vals})
 
 
-@rule("TPU107", "reduce-axes", status="unspecified_limitation")
+@rule("TPU107", "reduce-axes", status="unspecified_limitation", checks=("reduce_axes",))
 def check_reduce_axes(ctx: OpContext) -> Iterator[Violation]:
     """A Mean/Sum/ReduceMax/ReduceMin reduces over the batch, or over an axis the runtime cannot.
 
@@ -384,7 +384,7 @@ def check_reduce_axes(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"z-reduction over {t.shape[z]} channels (not a multiple of 4)")
 
 
-@rule("TPU108", "pad-axes", status="unspecified_limitation")
+@rule("TPU108", "pad-axes", status="unspecified_limitation", checks=("pad_axes",))
 def check_pad_axes(ctx: OpContext) -> Iterator[Violation]:
     """A Pad pads the batch dimension, or (runtime ≤ 12) pads other than x/y.
 
@@ -432,7 +432,7 @@ def check_pad_axes(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"pads {pairs} (runtime {ctx.runtime}: x/y only)")
 
 
-@rule("TPU109", "batch-axis-op", status="unspecified_limitation")
+@rule("TPU109", "batch-axis-op", status="unspecified_limitation", checks=("pack_axis", "transpose_perm"))
 def check_batch_axis(ctx: OpContext) -> Iterator[Violation]:
     """A Pack or Transpose works along the batch dimension of a 4-D tensor.
 
@@ -480,7 +480,7 @@ def check_batch_axis(ctx: OpContext) -> Iterator[Violation]:
             yield Violation(observed=f"perm {list(perm)} moves the batch dimension")
 
 
-@rule("TPU110", "prelu-alpha", status="unspecified_limitation")
+@rule("TPU110", "prelu-alpha", status="unspecified_limitation", checks=("prelu_alpha",))
 def check_prelu_alpha(ctx: OpContext) -> Iterator[Violation]:
     """A PReLU's alpha is not 1-dimensional (only its innermost dimension may be larger than 1).
 
@@ -519,7 +519,7 @@ def check_prelu_alpha(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"alpha shape {alpha.shape_str()}")
 
 
-@rule("TPU111", "fc-weights", status="unspecified_limitation")
+@rule("TPU111", "fc-weights", status="unspecified_limitation", checks=("fc_default_weights",))
 def check_fully_connected(ctx: OpContext) -> Iterator[Violation]:
     """A FullyConnected uses a non-default weight format (or, before compiler 16.0, non-constant weights).
 
@@ -568,7 +568,7 @@ def check_fully_connected(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"weights '{w.name}' are not constant (compiler {ctx.target.compiler})")
 
 
-@rule("TPU112", "resize-size", status="unspecified_limitation")
+@rule("TPU112", "resize-size", status="unspecified_limitation", checks=("resize_size",))
 def check_resize(ctx: OpContext) -> Iterator[Violation]:
     """A ResizeBilinear/ResizeNearestNeighbor is too large to map precisely.
 
@@ -623,7 +623,7 @@ def check_resize(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"upscale x{max(fh, fw):.1f}: {ins[0].shape_str()} -> {outs[0].shape_str()}")
 
 
-@rule("TPU115", "split-batch-axis", status="split_2d_output")
+@rule("TPU115", "split-batch-axis", status="split_2d_output", checks=("split_axis",))
 def check_split_axis(ctx: OpContext) -> Iterator[Violation]:
     """A SPLIT splits along axis 0 of a tensor whose first dimension is larger than 1.
 
@@ -667,7 +667,7 @@ def check_split_axis(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"splits axis 0 of {x.shape_str()}")
 
 
-@rule("TPU116", "transpose-size", status="unspecified_limitation")
+@rule("TPU116", "transpose-size", status="unspecified_limitation", opcodes=("TRANSPOSE",))
 def check_transpose_size(ctx: OpContext) -> Iterator[Violation]:
     """A TRANSPOSE moves more elements than the Edge TPU maps.
 
