@@ -140,3 +140,18 @@ def test_tpu601_big_dense_streams_parameters() -> None:
     assert [(o.opcode, o.placement) for o in rep.ops] == [("FULLY_CONNECTED", "tpu")]
     assert rep.summary.off_chip_param_bytes > 0
     assert rep.summary.params_tpu > 7 * 2**20
+
+
+def test_tpu503_intermediate_tensor_on_a_converter_model() -> None:
+    """`-i` on a real model: what reads the named tensor (and all downstream) leaves the Edge TPU."""
+    from tpulint.analyze import analyze_path
+    from tpulint.context import Target
+
+    name = "cnn_1/add_1/Add"  # output of op 3 (ADD) in fixtures/int8_cnn.tflite
+    rep = analyze_path(FIXTURES / "int8_cnn.tflite", Target(compiler="16.0", intermediate_tensors=(name,)))
+    cpu = [o.index for o in rep.ops if o.placement == "cpu"]
+    assert cpu and min(cpu) > 3
+    assert all(o.placement == "tpu" for o in rep.ops if o.index <= 3)
+    cut = {f.op_index for f in rep.findings if f.code == "TPU503"}
+    assert cut == set(cpu)
+    assert all(o.status == "More than one subgraph is not supported" for o in rep.ops if o.index in cpu)
