@@ -64,6 +64,10 @@ def test_batch_gives_rank_status_with_observed_shape() -> None:
     assert rep.ops[0].status == "Tensor has unsupported rank (up to 3 innermost dimensions mapped)"
     f = next(f for f in rep.findings if f.code == "TPU301")
     assert "batch size 2" in f.observed and "[2,16,16,3]" in f.observed
+    # one finding per op, naming every offending tensor (input and output of op 0)
+    rank = [f.op_index for f in rep.findings if f.code == "TPU301"]
+    assert rank == sorted(set(rank)) == [0, 1, 2, 3]
+    assert f.observed.count("batch size 2") == 2
 
 
 def test_rank5_observed() -> None:

@@ -65,13 +65,16 @@ def check_rank(ctx: OpContext) -> Iterator[Violation]:
     Coral "Model requirements" (edgetpu#594); edgetpu#30 (batch 30); edgetpu#75; edgetpu#173.
     """
     seen: set[int] = set(weight_slots(ctx))
+    bad: list[str] = []
     for t in [*ctx.data_inputs(), *ctx.graph.activation_outputs(ctx.op)]:
         if t.index in seen:
             continue
         seen.add(t.index)
         if outer_dims_nonunit(t):
             what = "batch size " + str(t.shape[0]) if t.rank == 4 and t.shape[0] > 1 else f"rank {t.rank}"
-            yield Violation(observed=f"tensor '{t.name}' {what}: {t.shape_str()}")
+            bad.append(f"tensor '{t.name}' {what}: {t.shape_str()}")
+    if bad:  # one finding per op, naming every offending tensor
+        yield Violation(observed="; ".join(bad))
 
 
 def row_elements(t: Tensor) -> int:
