@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import flatbuffers
@@ -191,12 +191,10 @@ def _signature(b: flatbuffers.Builder, sig: SignatureSpec) -> int:
     return int(tflite.SignatureDefEnd(b))
 
 
-def build(spec: ModelSpec, *, identifier: bytes | None = b"TFL3", size_prefixed: bool = False) -> bytes:
-    """Serialize ``spec`` without any validation (bad indices go into the file as given)."""
-    b = flatbuffers.Builder(1024)
-    buffers = _tables(b, [_buffer(b, content) for content in spec.buffers])
+def _opcode_table(b: flatbuffers.Builder, opcodes: Sequence[tuple[int, str | None]]) -> int:
+    """The model's operator-code vector: (builtin code, custom code) pairs, version 1."""
     codes = []
-    for builtin, custom in spec.opcodes:
+    for builtin, custom in opcodes:
         custom_code = b.CreateString(custom) if custom else None
         tflite.OperatorCodeStart(b)
         tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(builtin, 127))
@@ -205,7 +203,14 @@ def build(spec: ModelSpec, *, identifier: bytes | None = b"TFL3", size_prefixed:
         if custom_code is not None:
             tflite.OperatorCodeAddCustomCode(b, custom_code)
         codes.append(tflite.OperatorCodeEnd(b))
-    opcodes = _tables(b, codes)
+    return _tables(b, codes)
+
+
+def build(spec: ModelSpec, *, identifier: bytes | None = b"TFL3", size_prefixed: bool = False) -> bytes:
+    """Serialize ``spec`` without any validation (bad indices go into the file as given)."""
+    b = flatbuffers.Builder(1024)
+    buffers = _tables(b, [_buffer(b, content) for content in spec.buffers])
+    opcodes = _opcode_table(b, spec.opcodes)
     subgraphs = _tables(b, [_subgraph(b, sg) for sg in spec.subgraphs])
     entries = []
     for name, index in spec.metadata:

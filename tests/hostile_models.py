@@ -13,7 +13,7 @@ from __future__ import annotations
 import flatbuffers
 import numpy as np
 import tflite
-from broken_models import _int32s, _tables
+from broken_models import _int32s, _opcode_table, _tables
 from tflite.BuiltinOperator import BuiltinOperator
 from tflite.BuiltinOptions import BuiltinOptions
 
@@ -63,17 +63,7 @@ def _model(
     subgraph = tflite.SubGraphEnd(b)
     tflite.BufferStart(b)
     buffers = _tables(b, [tflite.BufferEnd(b)])
-    codes = []
-    for builtin, custom in opcodes:
-        custom_code = b.CreateString(custom) if custom else None
-        tflite.OperatorCodeStart(b)
-        tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(builtin, 127))
-        tflite.OperatorCodeAddBuiltinCode(b, builtin)
-        tflite.OperatorCodeAddVersion(b, 1)
-        if custom_code is not None:
-            tflite.OperatorCodeAddCustomCode(b, custom_code)
-        codes.append(tflite.OperatorCodeEnd(b))
-    opcode_vector = _tables(b, codes)
+    opcode_vector = _opcode_table(b, opcodes)
     subgraphs = _tables(b, [subgraph])
     tflite.ModelStart(b)
     tflite.ModelAddVersion(b, 3)
