@@ -135,12 +135,6 @@ class Graph:
             return list(self._consumers[op.index])
         return list(_unique(c for t in op.outputs for c in self.consumers.get(t, ())))
 
-    def reads_graph_input(self, op: Op) -> bool:
-        return any(t in self.graph_inputs for t in op.inputs)
-
-    def writes_graph_output(self, op: Op) -> bool:
-        return any(t in self.graph_outputs for t in op.outputs)
-
     def execution_order(self) -> list[int]:
         """Op indices in a valid execution order (the file order when it is already topological)."""
         if self._order is None:

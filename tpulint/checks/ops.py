@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from tpulint.context import ModelContext, OpContext
 from tpulint.registry import Violation, rule
-from tpulint.ruledata import cpu_only_ops, limits, op_table
+from tpulint.ruledata import cpu_only_ops, limits
 
 # Custom ops the compiler's TFLite interpreter can load (it leaves them on the CPU).
 KNOWN_CUSTOM_OPS = frozenset({"TFLite_Detection_PostProcess", "PosenetDecoderOp", "edgetpu-custom-op"})
@@ -795,7 +795,3 @@ def check_unknown_custom(ctx: ModelContext) -> Iterator[Violation]:
             code = op.custom_code or ""
             if op.opcode == "CUSTOM" and code not in KNOWN_CUSTOM_OPS and not code.startswith("Flex"):
                 yield Violation(observed=f"op {op.index} custom '{code}'", op_index=op.index, subgraph=g.subgraph.index)
-
-
-def op_in_table(opcode: str) -> bool:
-    return opcode in op_table()
