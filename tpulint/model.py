@@ -5,6 +5,11 @@ This is the only module that touches the ``tflite`` generated bindings. Everythi
 weight data is never copied: a tensor knows the size of its constant data and can hand out a
 ``memoryview`` of it on demand (:meth:`Model.buffer_view`).
 
+The objects are ``__slots__`` dataclasses, read-only by convention (nothing downstream assigns to
+them): a frozen dataclass costs five times as much to create (every field goes through
+``object.__setattr__``) and a per-instance ``__dict__`` doubles the memory of a tensor, which
+matters for models with 100,000 tensors (issue 7).
+
 Handled here: ``builtin_code`` vs ``deprecated_builtin_code``, op codes newer than the installed
 ``tflite`` package (named ``BUILTIN_<n>``), custom ops by ``custom_code``, every subgraph,
 ``shape_signature``, per-axis quantization, buffers stored outside the flatbuffer
@@ -71,7 +76,7 @@ TYPE_BYTES: dict[str, float] = {
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Quantization:
     """Affine quantization of a tensor (per-tensor when ``len(scale) == 1``)."""
 
@@ -84,7 +89,7 @@ class Quantization:
         return len(self.scale) > 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Tensor:
     index: int
     name: str
@@ -124,7 +129,7 @@ class Tensor:
         return "[" + ",".join(map(str, self.shape)) + "]"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Op:
     subgraph: int
     index: int
