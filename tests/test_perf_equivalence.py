@@ -169,3 +169,28 @@ def test_plain_equals_asdict() -> None:
             fast, slow = plain(r), dataclasses.asdict(r)
             assert fast == slow
             assert json.dumps(fast, indent=2) == json.dumps(slow, indent=2)
+
+
+def test_streamed_json_equals_rendered() -> None:
+    """The CLI's streamed JSON writer produces exactly the text of json_out.render, byte for byte:
+    several models (ok, compiled, unreadable), empty and non-empty op and finding lists."""
+    import io
+
+    from tpulint.emit import json_out
+    from tpulint.report import Report
+
+    paths = [
+        *sorted(FIXTURES.glob("*.tflite")),
+        *sorted((FIXTURES / "compiled").rglob("*.tflite")),
+        FIXTURES / "missing.tflite",
+        FIXTURES / "README.md",
+    ]
+    report = Report(tool_version="test", models=[analyze_path(p, Target.default()) for p in paths])
+    assert any(not m.findings for m in report.models) and any(m.findings for m in report.models)
+    assert any(not m.ops for m in report.models)
+    out = io.StringIO()
+    json_out.write(report, out)
+    assert out.getvalue() == json_out.render(report)
+    empty = io.StringIO()
+    json_out.write(Report(tool_version="test"), empty)
+    assert empty.getvalue() == json_out.render(Report(tool_version="test"))

@@ -249,8 +249,15 @@ def check(
     if not any_path or not report.models:
         raise fail("no .tflite files found in " + ", ".join(str(p) for p in paths))
 
-    _emit(report, fmt, output_file, no_color, show_ops, show_baselined=show_baselined,
-          baseline_active=settings.baseline is not None)
+    _emit(
+        report,
+        fmt,
+        output_file,
+        no_color,
+        show_ops,
+        show_baselined=show_baselined,
+        baseline_active=settings.baseline is not None,
+    )
     if confirmer is not None:
         confirmer.emit_text(fmt is Format.text, output_file)
     for m in report.models:
@@ -279,6 +286,15 @@ def _emit(
     from tpulint.report import Report
 
     assert isinstance(report, Report)
+    if fmt is Format.json:  # streamed: a 10,000-op report is never held as one string
+        from tpulint.emit import json_out
+
+        if output_file:
+            with output_file.open("w", encoding="utf-8") as fh:
+                json_out.write(report, fh)
+        else:
+            json_out.write(report, sys.stdout)
+        return
     if fmt is not Format.text:
         from tpulint.emit import render_format
         from tpulint.settings import repo_root

@@ -6,6 +6,7 @@ Emitters read a finished :class:`Report`; nothing here depends on how it is prin
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -13,6 +14,15 @@ SCHEMA_VERSION = 1
 
 _ATOMS = (str, int, float, bool, type(None))
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(obj: Any) -> tuple[str, ...]:
+    """A dataclass instance's field names, looked up once per class."""
+    kind = type(obj)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(obj))
+    return names
 
 
 def plain(obj: Any) -> Any:
@@ -24,7 +34,7 @@ def plain(obj: Any) -> Any:
         return obj
     names = _FIELD_NAMES.get(kind)
     if names is None and is_dataclass(obj) and not isinstance(obj, type):
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(obj))
+        names = _names(obj)
     if names is not None:
         return {name: plain(getattr(obj, name)) for name in names}
     if kind is list:
@@ -133,8 +143,16 @@ class ModelReport:
     file_size: int = 0
     confirmation: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d = plain(self)
+    def to_dict(self, *, lists: Callable[[list[Any]], Any] | None = None) -> dict[str, Any]:
+        """The JSON form; ``lists`` (if given) converts the ``ops`` and ``findings`` lists instead of
+        :func:`plain` (the streaming JSON writer converts them lazily)."""
+        if lists is None:
+            d = plain(self)
+        else:
+            d = {
+                f: lists(getattr(self, f)) if f in ("ops", "findings") else plain(getattr(self, f))
+                for f in _names(self)
+            }
         s = d["summary"]
         s["macs_tpu_share"] = round(self.summary.macs_tpu_share, 4)
         s["params_tpu_share"] = round(self.summary.params_tpu_share, 4)
@@ -146,9 +164,10 @@ class Report:
     tool_version: str
     models: list[ModelReport] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, models: Any = None) -> dict[str, Any]:
+        """The JSON form; ``models`` (if given) replaces the list of converted model reports."""
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "tpulint", "version": self.tool_version},
-            "models": [m.to_dict() for m in self.models],
+            "models": [m.to_dict() for m in self.models] if models is None else models,
         }
