@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import FIXTURES, ROOT
+from rich.text import Text
 from typer.testing import CliRunner
 
 from tpulint.cli import app
@@ -59,8 +60,9 @@ def test_concise_one_line_per_finding_then_footer() -> None:
 
 
 def test_concise_model_level_finding() -> None:
-    f = Finding(code="TPU203", name="model-not-quantized", severity="error", message="not quantized",
-                observed="x", fix="y")
+    f = Finding(
+        code="TPU203", name="model-not-quantized", severity="error", message="not quantized", observed="x", fix="y"
+    )
     assert finding_line("m.tflite", f) == "m.tflite: TPU203 not quantized"
 
 
@@ -165,8 +167,9 @@ def test_github_info_is_notice_and_unreadable_is_error() -> None:
     rep = Report(tool_version="0")
     rep.models.append(ModelReport(path="a.tflite", ok=False, error={"code": "TPU902", "message": "a.tflite: bad"}))
     m = ModelReport(path="b.tflite")
-    m.findings.append(Finding(code="TPU910", name="already-compiled", severity="info", message="m", observed="o",
-                              fix=""))
+    m.findings.append(
+        Finding(code="TPU910", name="already-compiled", severity="info", message="m", observed="o", fix="")
+    )
     rep.models.append(m)
     out = github.render(rep).splitlines()
     assert out[0] == "::error file=a.tflite,line=1,title=TPU902 unreadable-model::a.tflite: bad"
@@ -201,8 +204,9 @@ def test_junit_suites_cases_failures(repo: Path) -> None:
 def test_junit_warnings_are_not_failures() -> None:
     rep = Report(tool_version="0")
     m = ModelReport(path="w.tflite")
-    m.findings.append(Finding(code="TPU303", name="dynamic-batch-signature", severity="warning", message="m",
-                              observed="o", fix="f"))
+    m.findings.append(
+        Finding(code="TPU303", name="dynamic-batch-signature", severity="warning", message="m", observed="o", fix="f")
+    )
     rep.models.append(m)
     root = ET.fromstring(junit.render(rep))
     case = root.find("testsuite/testcase")
@@ -239,3 +243,50 @@ def test_sarif_build_is_pure_and_handles_empty_report() -> None:
     doc = sarif.build(Report(tool_version="9"))
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(doc)
     assert doc["runs"][0]["results"] == [] and doc["runs"][0]["invocations"][0]["executionSuccessful"] is True
+
+
+def _text_lines(path: Path, width: int) -> tuple[ModelReport, list[str], Text]:
+    from tpulint.analyze import analyze_path
+    from tpulint.context import Target
+    from tpulint.emit.text import op_table
+
+    m = analyze_path(path, Target.default())
+    table = op_table(m.ops, width)
+    return m, table.plain.split("\n"), table
+
+
+def test_text_op_table_one_aligned_line_per_op() -> None:
+    from tpulint.emit.text import COLUMNS
+
+    m, lines, table = _text_lines(MID, 200)
+    assert len(lines) == 1 + len(m.ops)
+    header = lines[0]
+    assert header.split() == list(COLUMNS)
+    starts = {c: header.index(c) for c in ("op", "name", "where", "status")}  # left-aligned columns
+    for o, line in zip(m.ops, lines[1:], strict=True):
+        assert line == line.rstrip()
+        assert line[starts["op"] :].startswith(o.opcode + " ")
+        assert line[starts["name"] :].startswith(o.name)
+        assert line[starts["where"] :].startswith(o.placement.upper())
+        assert line.split()[1] == str(o.index)
+        if o.codes:
+            assert line.endswith(",".join(o.codes))
+    cpu = next(i for i, o in enumerate(m.ops) if o.placement == "cpu")
+    where = lines[0].index("where")
+    offset = sum(len(x) + 1 for x in lines[: 1 + cpu]) + where  # the CPU cell of that op's line
+    assert any(s.start == offset and s.style == "red" for s in table.spans)
+
+
+def test_text_op_table_cuts_long_names_to_the_width() -> None:
+    m, wide, _ = _text_lines(GOOD, 300)
+    longest = max(len(o.name) for o in m.ops)
+    assert longest > 30 and max(len(x) for x in wide) > 60
+    _, narrow, _ = _text_lines(GOOD, 70)
+    assert max(len(x) for x in narrow) <= 70
+    names = [o.name for o in m.ops if len(o.name) > 12]
+    assert any(line.rstrip().count("...") for line in narrow[1:])
+    for name in names:  # a cut name keeps its beginning
+        assert any(name[:9] in line for line in narrow)
+    _, tiny, _ = _text_lines(GOOD, 20)  # the name column never goes below 12 cells (the console crops)
+    name_at = tiny[0].index("name")
+    assert tiny[0][name_at:].startswith("name" + " " * 10 + "where")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from tpulint.report import ModelReport, Report
+from tpulint.report import ModelReport, OpReport, Report
 
 SHORT_STATUS = {
     "Mapped to Edge TPU": "mapped",
@@ -18,6 +18,73 @@ SHORT_STATUS = {
     "Operation is otherwise supported, but not mapped due to some unspecified limitation": "limitation",
 }
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+COLUMNS = ("sg", "#", "op", "v", "name", "where", "status", "codes")
+_GAP = "  "  # between columns
+_MIN_NAME = 12  # the name column is cut to fit the console, never below this
+
+
+def _op_cells(o: OpReport) -> tuple[str, ...]:
+    status = SHORT_STATUS.get(o.status or "", o.status or "-")
+    return (
+        str(o.subgraph), str(o.index), o.opcode, str(o.version), o.name,
+        "TPU" if o.placement == "tpu" else "CPU", status, ",".join(o.codes),
+    )  # fmt: skip
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal cells, ending in '...' when cut."""
+    if cell_len(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > width - 3:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "." * (width - used)
+
+
+def op_table(ops: list[OpReport], width: int) -> Text:
+    """The op table as one styled :class:`~rich.text.Text`, one line per op.
+
+    The layout is computed here from the cell strings (every cell is one line of plain text), so a
+    table costs one pass over its cells instead of rich's per-cell measuring and wrapping (for a
+    few hundred ops the difference is most of a ``tpulint check``). Columns are as wide as their
+    widest cell; when the lines would not fit ``width``, the name column is cut (down to
+    12 cells), and whatever still does not fit is cut at the console edge by the caller.
+    """
+    rows = [_op_cells(o) for o in ops]
+    widths = [max([cell_len(h)] + [cell_len(r[k]) for r in rows]) for k, h in enumerate(COLUMNS)]
+    name_col = COLUMNS.index("name")
+    overflow = sum(widths) + len(_GAP) * (len(widths) - 1) - width
+    if overflow > 0:
+        widths[name_col] = max(_MIN_NAME, cell_len(COLUMNS[name_col]), widths[name_col] - overflow)
+    right = {COLUMNS.index("sg"), COLUMNS.index("#"), COLUMNS.index("v")}
+    where_col = COLUMNS.index("where")
+    table = Text(no_wrap=True, overflow="ellipsis")
+
+    def line(cells: tuple[str, ...], style: str = "", where_style: str = "") -> None:
+        end = len(cells)
+        while end > 1 and not cells[end - 1]:
+            end -= 1  # no trailing blanks
+        for k in range(end):
+            cell = _cut(cells[k], widths[k]) if k == name_col else cells[k]
+            pad = " " * (widths[k] - cell_len(cell))
+            last = k == end - 1
+            text = pad + cell if k in right else (cell if last else cell + pad)
+            table.append(text, style=where_style if k == where_col and where_style else style)
+            if not last:
+                table.append(_GAP)
+        table.append("\n")
+
+    line(COLUMNS, style="bold")
+    for o, cells in zip(ops, rows, strict=True):
+        line(cells, where_style="green" if o.placement == "tpu" else "red")
+    table.rstrip()
+    return table
 
 
 def _mib(n: int) -> str:
@@ -34,17 +101,7 @@ def render_model(console: Console, m: ModelReport, *, show_ops: str = "all", sho
     console.print(Text(mode, style="dim"))
     ops = m.ops if show_ops == "all" else [o for o in m.ops if o.placement == "cpu"]
     if ops and show_ops != "none":
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        for col in ("sg", "#", "op", "v", "name", "where", "status", "codes"):
-            table.add_column(col, overflow="fold" if col == "name" else "ellipsis", no_wrap=col != "name")
-        for o in ops:
-            place = Text("TPU", style="green") if o.placement == "tpu" else Text("CPU", style="red")
-            status = SHORT_STATUS.get(o.status or "", o.status or "-")
-            name = o.name if len(o.name) <= 48 else o.name[:45] + "..."
-            table.add_row(
-                str(o.subgraph), str(o.index), o.opcode, str(o.version), name, place, status, ",".join(o.codes)
-            )
-        console.print(table)
+        console.print(op_table(ops, console.width), no_wrap=True, overflow="ellipsis", crop=True)
     shown = [f for f in m.findings if show_baselined or not f.baselined]
     hidden = len(m.findings) - len(shown)
     if shown:
@@ -67,8 +124,9 @@ def render_model(console: Console, m: ModelReport, *, show_ops: str = "all", sho
             console.print(Text(f"    fix: {f.fix}", style="green"))
     render_summary(console, m)
     if hidden:
-        console.print(Text(f"{hidden} baselined finding{'s' if hidden != 1 else ''} hidden (--show-baselined)",
-                           style="dim"))
+        console.print(
+            Text(f"{hidden} baselined finding{'s' if hidden != 1 else ''} hidden (--show-baselined)", style="dim")
+        )
 
 
 def render_summary(console: Console, m: ModelReport) -> None:
