@@ -343,7 +343,7 @@ _Ref: TypeAlias = "tuple[int, int, int, str, tuple[_Layout, ...]]"
 class _Layout:
     """One table of the schema, compiled from its spec: per vtable slot, the field's size and name."""
 
-    __slots__ = ("declared", "index", "name", "names", "nslots", "refs", "sizes", "slot_of", "unions")
+    __slots__ = ("declared", "index", "memo", "name", "names", "nslots", "refs", "sizes", "slot_of", "unions")
 
     def __init__(self, index: int, name: str, spec: str) -> None:
         self.index = index
@@ -361,6 +361,7 @@ class _Layout:
         # Filled in by link() once every layout exists.
         self.refs: tuple[_Ref, ...] = ()
         self.unions: dict[int, tuple[_Layout, ...]] = {}
+        self.memo = False
 
     def link(self, layouts: dict[str, _Layout]) -> None:
         refs: list[_Ref] = []
@@ -381,6 +382,12 @@ class _Layout:
             else:
                 raise AssertionError(f"{self.name}.{field_name}: bad field kind {kind!r}")
         self.refs = tuple(refs)
+        # Only tables that hold a vector of tables (Model, SubGraph, SignatureDef, sparsity) are
+        # remembered once walked. Any other table is walked again, and charged again, if the file
+        # names it twice: below it lie at most a few single tables, so a repeat costs what it
+        # charges, and remembering the 100,000s of tensors, quantizations and buffers of a large
+        # model cost more memory than the model itself.
+        self.memo = any(kind == _TABLES for _, kind, _, _, _ in refs)
 
 
 def _field_size(kind: str) -> int:
@@ -447,11 +454,12 @@ class _Walker:
         self.budget = 2 * self.n + 4096
         self.reads = READ_FACTOR * self.n + _READ_SLACK
         self.vtables: dict[int, _VTable] = {}
-        self.tables: dict[int, _Fields] = {}
         self.table_vectors: dict[int, tuple[int, ...]] = {}
         # Read budget: bytes the reader copies out of each table and vector of tables, counting
-        # every table, vector and string below it once per reference (shared data counts per use).
+        # every table, vector and string below it once per reference (shared data counts per use):
+        # per remembered table (layout.memo), and per element of each vector of tables.
         self.copies: dict[int, int] = {}
+        self.element_copies: dict[int, tuple[int, ...]] = {}
         self.vector_copies: dict[int, int] = {}
 
     # ---- structure ------------------------------------------------------------------------------
@@ -481,11 +489,14 @@ class _Walker:
         )
 
     def table(self, pos: int, layout: _Layout, loc: _Loc) -> int:
-        """Check the table at ``pos`` and everything below it (once); remember its field offsets by
-        slot; return the bytes the reader copies out of it and everything below it (read budget)."""
-        key = pos << _KEY_BITS | layout.index
-        if key in self.tables:
-            return self.copies.get(key, 0)  # 0 only for a table still being walked (a cycle)
+        """Check the table at ``pos`` and everything below it (once, for a ``layout.memo`` table);
+        return the bytes the reader copies out of it and everything below it (read budget)."""
+        memo = layout.memo
+        if memo:
+            key = pos << _KEY_BITS | layout.index
+            if key in self.copies:
+                return self.copies[key]  # 0 only for a table still being walked (a cycle)
+            self.copies[key] = 0
         buf, n = self.buf, self.n
         if pos > n - 4:
             _fail(
@@ -496,7 +507,7 @@ class _Walker:
         cached = self.vtables.get(vtable << _KEY_BITS | layout.index)
         if cached is None:
             cached = self.vtable(vtable, pos, layout, loc)
-        fields, size, present = cached
+        _, size, present = cached
         if pos + size > n:
             _fail(
                 OUT_OF_RANGE,
@@ -506,7 +517,6 @@ class _Walker:
         self.budget -= size
         if self.budget < 0:
             self.over_budget(loc)
-        self.tables[key] = fields
         copied = _OBJECT_COST
         for offset, kind, element_size, name, targets, type_offset, copy_size in present:
             at = pos + offset
@@ -540,7 +550,8 @@ class _Walker:
                         )
                     continue
                 copied += self.table(target, targets[union_type - 1], (loc, name, -1))
-        self.copies[key] = copied
+        if memo:
+            self.copies[key] = copied
         return copied
 
     def vtable(self, vtable: int, pos: int, layout: _Layout, loc: _Loc) -> _VTable:
@@ -651,16 +662,22 @@ class _Walker:
         offsets: tuple[int, ...] = struct.unpack_from(f"<{length}I", self.buf, start)
         positions = tuple([start + 4 * i + offset for i, offset in enumerate(offsets)])
         self.table_vectors[key] = positions
-        copied = 4 * length
-        for i, pos in enumerate(positions):
-            copied += self.table(pos, layout, (loc, name, i))
-        self.vector_copies[key] = copied
+        table = self.table
+        costs = tuple([table(pos, layout, (loc, name, i)) for i, pos in enumerate(positions)])
+        self.element_copies[key] = costs
+        copied = self.vector_copies[key] = 4 * length + sum(costs)
         return copied
 
     # ---- reading fields the structural walk has verified ---------------------------------------
 
     def fields(self, pos: int, layout: _Layout) -> _Fields:
-        return self.tables[pos << _KEY_BITS | layout.index]
+        """Field offsets of a table the structural walk has checked (from its checked vtable)."""
+        return self.vtables[(pos - _i32(self.buf, pos)[0]) << _KEY_BITS | layout.index][0]
+
+    def element_costs(self, pos: int, fields: _Fields, slot: int, layout: _Layout) -> tuple[int, ...]:
+        """Read budget of each table of a checked vector of tables (empty when absent)."""
+        target = self.target(pos, fields, slot)
+        return () if target is None else self.element_copies[target << _KEY_BITS | layout.index]
 
     def scalar(self, pos: int, fields: _Fields, slot: int, fmt: struct.Struct) -> int:
         offset = fields[slot]
@@ -718,7 +735,6 @@ class _Walker:
 
     def check_model(self, root: int) -> None:
         fields = self.fields(root, _MODEL)
-        opcodes = self.elements(root, fields, _MODEL_OPCODES, _OPCODE)
         subgraphs = self.elements(root, fields, _MODEL_SUBGRAPHS, _SUBGRAPH)
         buffers = self.elements(root, fields, _MODEL_BUFFERS, _BUFFER)
         if not subgraphs:
@@ -738,7 +754,7 @@ class _Walker:
         # Everything the reader copies, shared data once per reference; then, per op, what the report
         # shows: the op's custom code and the names and shapes of the tensors it reads and writes.
         self.read(self.copies[root << _KEY_BITS | _MODEL.index], "the model")
-        code_costs = [self.copies[pos << _KEY_BITS | _OPCODE.index] for pos in opcodes]
+        code_costs = self.element_costs(root, fields, _MODEL_OPCODES, _OPCODE)
         tensor_counts = [self.vector_length(pos, self.fields(pos, _SUBGRAPH), _SG_TENSORS) for pos in subgraphs]
         self.check_signatures(root, fields, tensor_counts)
         calls = [self.check_subgraph(s, pos, code_costs, buffers, len(subgraphs)) for s, pos in enumerate(subgraphs)]
@@ -765,9 +781,11 @@ class _Walker:
                             f"{tensor_counts[s]} tensors",
                         )
 
-    def check_subgraph(self, s: int, pos: int, code_costs: list[int], buffers: tuple[int, ...], nsub: int) -> list[int]:
+    def check_subgraph(
+        self, s: int, pos: int, code_costs: Sequence[int], buffers: tuple[int, ...], nsub: int
+    ) -> list[int]:
         """Check subgraph ``s``; return the subgraphs its control-flow ops call."""
-        buf, tables = self.buf, self.tables
+        buf = self.buf
         nopcodes = len(code_costs)
         loc: _Loc = (None, "subgraphs", s)
         fields = self.fields(pos, _SUBGRAPH)
@@ -775,9 +793,7 @@ class _Walker:
         operators = self.elements(pos, fields, _SG_OPERATORS, _OPERATOR)
         ntensors = len(tensors)
         self.charge(4 * (ntensors + len(operators)), loc)  # the loops below, even if subgraphs repeat
-        copies, tensor_index = self.copies, _TENSOR.index
-        shown = [copies[tpos << _KEY_BITS | tensor_index] for tpos in tensors]
-        shown.append(0)  # index -1 (no tensor) shows nothing
+        shown = [*self.element_costs(pos, fields, _SG_TENSORS, _TENSOR), 0]  # index -1 (no tensor): 0
         show = shown.__getitem__
         shows = 0
         graph_inputs = self.ints(pos, fields, _SG_INPUTS, loc)
@@ -785,9 +801,9 @@ class _Walker:
         _check_indices(graph_inputs, ntensors, False, f"subgraph {s} input")
         _check_indices(graph_outputs, ntensors, False, f"subgraph {s} output")
         nbuffers = len(buffers)
-        tensor_index = _TENSOR.index
+        fields_of = self.fields
         for t, tpos in enumerate(tensors):
-            offset = tables[tpos << _KEY_BITS | tensor_index][_TENSOR_BUFFER]
+            offset = fields_of(tpos, _TENSOR)[_TENSOR_BUFFER]
             if offset and _u32(buf, tpos + offset)[0] >= nbuffers:
                 b = _u32(buf, tpos + offset)[0]
                 _fail(
@@ -800,9 +816,8 @@ class _Walker:
         calls: list[int] = []
         op_inputs: list[tuple[int, ...]] = []
         op_outputs: list[tuple[int, ...]] = []
-        operator_index = _OPERATOR.index
         for i, opos in enumerate(operators):
-            ofields = tables[opos << _KEY_BITS | operator_index]
+            ofields = fields_of(opos, _OPERATOR)
             offset = ofields[_OP_OPCODE]
             opcode = _u32(buf, opos + offset)[0] if offset else 0
             if opcode >= nopcodes:
