@@ -162,7 +162,7 @@ class Subgraph:
     outputs: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BufferInfo:
     index: int
     size: int  # bytes of data
@@ -395,6 +395,7 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
     # Shapes and zero points repeat (every activation of a block, every bias of a width): one tuple
     # per distinct value (int tuples only: (1.0,) == (1,) must not merge a scale with a shape).
     shapes: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
+    quants: dict[tuple[tuple[float, ...], tuple[int, ...], int], Quantization] = {}
     subgraphs: list[Subgraph] = []
     for si, sg in enumerate(tables(root, mf[S.MODEL_SUBGRAPHS])):
         sf = fields(sg)
@@ -407,7 +408,7 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
             code = S.i8(buf, t + off)[0] if off else 0
             dtype = dtype_names.get(code) or f"TYPE_{code}"
             off = f[S.TENSOR_QUANTIZATION]
-            quant = _read_quant(r, t + off + u32(buf, t + off)[0], shapes) if off else None
+            quant = _read_quant(r, t + off + u32(buf, t + off)[0], shapes, quants) if off else None
             off = f[S.TENSOR_IS_VARIABLE]
             shape = vector(t, f[S.TENSOR_SHAPE], "i") or ()
             sig = vector(t, f[S.TENSOR_SHAPE_SIGNATURE], "i") or None
@@ -475,15 +476,25 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
     )
 
 
-def _read_quant(r: _schema.Reader, q: int, ints: dict[tuple[int, ...], tuple[int, ...]]) -> Quantization | None:
+def _read_quant(
+    r: _schema.Reader,
+    q: int,
+    ints: dict[tuple[int, ...], tuple[int, ...]],
+    seen: dict[tuple[tuple[float, ...], tuple[int, ...], int], Quantization],
+) -> Quantization | None:
     f = r.fields(q)
     scale = r.vector(q, f[_schema.QUANT_SCALE], "f") or ()
     zp = r.vector(q, f[_schema.QUANT_ZERO_POINT], "q") or ()
     if not scale and not zp:
         return None
-    zp = ints.setdefault(zp, zp)  # zero points repeat ((0,), (-128,), ...); scales rarely do
     off = f[_schema.QUANT_QUANTIZED_DIMENSION]
-    return Quantization(scale, zp, _schema.i32(r.buf, q + off)[0] if off else 0)
+    key = (scale, zp, _schema.i32(r.buf, q + off)[0] if off else 0)
+    # Tensors that share their quantization (a block's activations, the inputs and output of a
+    # concatenation, a stack of identical layers) share one read-only object.
+    hit = seen.get(key)
+    if hit is None:
+        hit = seen[key] = Quantization(scale, ints.setdefault(zp, zp), key[2])
+    return hit
 
 
 def read_i32_vector(view: memoryview | None) -> tuple[int, ...] | None:
