@@ -69,14 +69,18 @@ def test_cached_graph_facts_equal_recomputed(path: Path) -> None:
                 assert g.producers_of(op) == _naive_producers(g, op)
                 assert g.consumers_of(op) == _naive_consumers(g, op)
                 ins = [g.tensor(t) for t in op.inputs if t >= 0]
-                assert g.data_inputs(op) == [t for t in ins if not g._is_constant(t.index)]
-                assert g.const_inputs(op) == [t for t in ins if g._is_constant(t.index)]
+                assert g.data_inputs(op) == tuple(t for t in ins if not g._is_constant(t.index))
+                assert g.const_inputs(op) == tuple(t for t in ins if g._is_constant(t.index))
                 outs = [g.tensor(t) for t in op.outputs if t >= 0]
-                assert g.activation_outputs(op) == [t for t in outs if not g._is_constant(t.index)]
+                assert g.outputs(op) == tuple(outs)
+                assert g.activation_outputs(op) == tuple(t for t in outs if not g._is_constant(t.index))
+                for t in op.inputs + op.outputs:
+                    if t >= 0:
+                        tensor = g.tensor(t)
+                        assert g.label(t) == f"{tensor.shape_str()} {tensor.dtype}"
             assert g.execution_order() == _naive_order(g)
-            # callers may modify what they get
+            # callers may modify the op lists they get (tensor lists are immutable tuples)
             if g.subgraph.ops:
-                g.data_inputs(g.op(0)).clear()
                 g.producers_of(g.op(0)).clear()
                 assert g.producers_of(g.op(0)) == _naive_producers(g, g.op(0))
     finally:

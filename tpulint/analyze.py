@@ -25,7 +25,7 @@ from tpulint.partition import simulate
 from tpulint.registry import Rule, Scope, Severity, Violation, all_rules
 from tpulint.report import Finding, FirstCpuOp, ModelReport, OpReport, Report, Summary
 from tpulint.ruledata import errors as error_texts
-from tpulint.ruledata import message_for, status_text
+from tpulint.ruledata import message_for, status_text, statuses
 
 # When several rules block one op, the status the compiler prints is the first of these that applies
 # (op support is decided before data types, data types before shapes, ...).
@@ -99,13 +99,10 @@ def _op_name(graph: Graph, op: Op) -> str:
 
 
 def _shape_dtype(graph: Graph, ts: Iterable[int]) -> list[str]:
-    out = []
-    for t in ts:
-        if t < 0:
-            continue
-        tt = graph.tensor(t)
-        out.append(f"{tt.shape_str()} {tt.dtype}")
-    return out
+    """``"[1,16,16,3] INT8"`` per present tensor (one string per tensor, shared by every op that
+    names it, and by tensors of the same shape and type: see :meth:`Graph.label`)."""
+    label = graph.label
+    return [label(t) for t in ts if t >= 0]
 
 
 def op_macs(graph: Graph, op: Op) -> int:
@@ -191,7 +188,7 @@ def analyze_model(
             op_checks = octx.spec.checks if octx.spec is not None else ()
             op_rules = rules_for[op.opcode] = [r for r in rules[Scope.OP] if r.concerns(op.opcode, op_checks)]
         for r in op_rules:
-            for v in r.run(octx):
+            for v in r.func(octx):  # Rule.run without the call: this runs once per op and rule
                 per_op.setdefault(op.index, []).append((r, v))
 
     blocked: dict[int, str] = {}
@@ -216,16 +213,23 @@ def analyze_model(
                 part_hits.setdefault(v.op_index, []).append((r, v))
 
     # 4. Ops and their findings, in execution order.
+    texts = statuses()
+    placements, op_statuses, segments = part.placement, part.status, part.segment
+    ops, findings = report.ops, report.findings
+    no_hits: list[tuple[Rule, Violation]] = []
     for i in main.execution_order():
         op = main.op(i)
-        hits = per_op.get(i, []) + part_hits.get(i, [])
+        hits = per_op.get(i, no_hits)
+        more = part_hits.get(i)
+        if more:
+            hits = [*hits, *more]
         for r, v in hits:
-            report.findings.append(_finding(r, v, graph=main, op=op))
-        placement = part.placement[i]
-        status_id = part.status[i]
+            findings.append(_finding(r, v, graph=main, op=op))
+        placement = placements[i]
+        status_id = op_statuses[i]
         if compile_error is not None:
             placement, status_id = "cpu", ""
-        report.ops.append(
+        ops.append(
             OpReport(
                 subgraph=0,
                 index=i,
@@ -233,9 +237,9 @@ def analyze_model(
                 version=op.version,
                 name=_op_name(main, op),
                 placement=placement,
-                status=status_text(status_id) if status_id else None,
-                codes=sorted({r.code for r, _ in hits}),
-                segment=part.segment.get(i) if placement == "tpu" else None,
+                status=texts[status_id] if status_id else None,
+                codes=sorted({r.code for r, _ in hits}) if hits else [],
+                segment=segments.get(i) if placement == "tpu" else None,
                 inputs=_shape_dtype(main, op.inputs),
                 outputs=_shape_dtype(main, op.outputs),
                 macs=op_macs(main, op),

@@ -35,7 +35,7 @@ class Target:
         return cls(compiler=default_compiler())
 
 
-@dataclass
+@dataclass(slots=True)
 class OpContext:
     graph: Graph
     op: Op
@@ -50,13 +50,13 @@ class OpContext:
     def runtime(self) -> int:
         return self.target.effective_runtime
 
-    def data_inputs(self) -> list[Tensor]:
+    def data_inputs(self) -> tuple[Tensor, ...]:
         return self.graph.data_inputs(self.op)
 
-    def const_inputs(self) -> list[Tensor]:
+    def const_inputs(self) -> tuple[Tensor, ...]:
         return self.graph.const_inputs(self.op)
 
-    def outputs(self) -> list[Tensor]:
+    def outputs(self) -> tuple[Tensor, ...]:
         return self.graph.outputs(self.op)
 
     def input(self, i: int) -> Tensor | None:

@@ -3,7 +3,8 @@
 :meth:`Graph.build` walks the ops once and precomputes each op's producer and consumer ops; the
 per-op tensor lists the rules ask for (activations, constants, outputs), constness per tensor and
 the execution order are computed on first use and cached, so every rule can ask again for free.
-The lists returned are fresh copies: callers may modify them.
+Tensor lists are returned as the cached tuples themselves; op lists
+(producers, consumers, order) as fresh lists.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Graph:
         field(default_factory=dict, repr=False)
     )  # op index -> (op, data inputs, constant inputs, activation outputs, outputs)
     _order: tuple[int, ...] | None = field(default=None, repr=False)
+    _labels: dict[int, str] = field(default_factory=dict, repr=False)  # tensor -> "[1,8,8,3] INT8"
+    _label_of: dict[tuple[tuple[int, ...], str], str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, model: Model, subgraph: Subgraph) -> Graph:
@@ -67,6 +70,19 @@ class Graph:
     def op(self, index: int) -> Op:
         return self.subgraph.ops[index]
 
+    def label(self, t: int) -> str:
+        """``"[1,16,16,3] INT8"``: a tensor's shape and type as reports show them, made once per
+        distinct shape and type (a 10,000-op report names the same few hundred again and again)."""
+        hit = self._labels.get(t)
+        if hit is None:
+            tensor = self.subgraph.tensors[t]
+            key = (tensor.shape, tensor.dtype)
+            hit = self._label_of.get(key)
+            if hit is None:
+                hit = self._label_of[key] = f"{tensor.shape_str()} {tensor.dtype}"
+            self._labels[t] = hit
+        return hit
+
     def is_constant(self, t: int) -> bool:
         """A compile-time constant: data no op produces (weights, biases, shape operands), or the
         output of a DEQUANTIZE of such data (float16-quantized models store weights that way)."""
@@ -92,36 +108,45 @@ class Graph:
         hit = self._split.get(op.index)
         if hit is not None and hit[0] is op:
             return hit
-        tensors = self.subgraph.tensors
-        const = self.is_constant
-        data = tuple(tensors[t] for t in op.inputs if t >= 0 and not const(t))
-        consts = tuple(tensors[t] for t in op.inputs if t >= 0 and const(t))
-        outs = tuple(tensors[t] for t in op.outputs if t >= 0)
-        acts = tuple(tensors[t] for t in op.outputs if t >= 0 and not const(t))
-        hit = (op, data, consts, acts, outs)
+        hit = self._split_op(op)
         if self._own(op):
             self._split[op.index] = hit
         return hit
 
-    # The accessors below are called by most rules for every op: the cache hit is inlined.
+    def _split_op(
+        self, op: Op
+    ) -> tuple[Op, tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]:
+        tensors = self.subgraph.tensors
+        const = self.is_constant
+        data: list[Tensor] = []
+        consts: list[Tensor] = []
+        for t in op.inputs:
+            if t >= 0:
+                (consts if const(t) else data).append(tensors[t])
+        outs = tuple([tensors[t] for t in op.outputs if t >= 0])
+        acts = tuple([tensors[t] for t in op.outputs if t >= 0 and not const(t)])
+        return (op, tuple(data), tuple(consts), acts, outs)
 
-    def data_inputs(self, op: Op) -> list[Tensor]:
+    # The accessors below are called by most rules for every op: the cache hit is inlined. They
+    # return the cached tuples themselves (immutable, so no copy is needed).
+
+    def data_inputs(self, op: Op) -> tuple[Tensor, ...]:
         """The op's non-constant, present inputs (activations)."""
         hit = self._split.get(op.index)
-        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[1])
+        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[1]
 
-    def const_inputs(self, op: Op) -> list[Tensor]:
+    def const_inputs(self, op: Op) -> tuple[Tensor, ...]:
         hit = self._split.get(op.index)
-        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[2])
+        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[2]
 
-    def outputs(self, op: Op) -> list[Tensor]:
+    def outputs(self, op: Op) -> tuple[Tensor, ...]:
         hit = self._split.get(op.index)
-        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[4])
+        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[4]
 
-    def activation_outputs(self, op: Op) -> list[Tensor]:
+    def activation_outputs(self, op: Op) -> tuple[Tensor, ...]:
         """Outputs that are activations (not constant-folded weights)."""
         hit = self._split.get(op.index)
-        return list((hit if hit is not None and hit[0] is op else self._tensors_of(op))[3])
+        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[3]
 
     def producers_of(self, op: Op) -> list[int]:
         """Indices of ops that produce this op's inputs (deduplicated, in input order)."""

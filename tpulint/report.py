@@ -68,7 +68,7 @@ class Finding:
     fingerprint: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class OpReport:
     subgraph: int
     index: int
