@@ -31,7 +31,7 @@ def _naive_producers(g: Graph, op: Op) -> list[int]:
 def _naive_consumers(g: Graph, op: Op) -> list[int]:
     seen: list[int] = []
     for t in op.outputs:
-        for c in g.consumers.get(t, ()):
+        for c in g.tensor_consumers(t) if t >= 0 else ():
             if c not in seen:
                 seen.append(c)
     return seen

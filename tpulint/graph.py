@@ -20,25 +20,29 @@ class Graph:
     model: Model
     subgraph: Subgraph
     producer: dict[int, int] = field(default_factory=dict)  # tensor -> op index
-    consumers: dict[int, list[int]] = field(default_factory=dict)  # tensor -> op indices
     graph_inputs: frozenset[int] = frozenset()
     graph_outputs: frozenset[int] = frozenset()
     # Caches (filled by build() / on first use).
     _producers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> producer ops
     _consumers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> consumer ops
-    _constant: dict[int, bool] = field(default_factory=dict, repr=False)
+    # Per tensor (indexed by tensor, None until asked): a list is a fifth of a dict's size.
+    _constant: list[bool | None] = field(default_factory=list, repr=False)
+    _labels: list[str | None] = field(default_factory=list, repr=False)  # "[1,8,8,3] INT8"
+    # Readers of each tensor: the first one, and the others for the few tensors read twice or more
+    # (one list per tensor would cost more than the tensors of a large model).
+    _first_consumer: dict[int, int] = field(default_factory=dict, repr=False)
+    _more_consumers: dict[int, list[int]] = field(default_factory=dict, repr=False)
     _split: dict[int, tuple[Op, tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]] = (
         field(default_factory=dict, repr=False)
     )  # op index -> (op, data inputs, constant inputs, activation outputs, outputs)
     _order: tuple[int, ...] | None = field(default=None, repr=False)
-    _labels: dict[int, str] = field(default_factory=dict, repr=False)  # tensor -> "[1,8,8,3] INT8"
     _label_of: dict[tuple[tuple[int, ...], str], str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, model: Model, subgraph: Subgraph) -> Graph:
         g = cls(model=model, subgraph=subgraph)
         producer = g.producer
-        consumers = g.consumers
+        first, more = g._first_consumer, g._more_consumers
         for op in subgraph.ops:
             i = op.index
             for t in op.outputs:
@@ -46,18 +50,30 @@ class Graph:
                     producer[t] = i
             for t in op.inputs:
                 if t >= 0:
-                    lst = consumers.get(t)
-                    if lst is None:
-                        consumers[t] = [i]
+                    if t not in first:
+                        first[t] = i
+                    elif t in more:
+                        more[t].append(i)
                     else:
-                        lst.append(i)
+                        more[t] = [i]
         g.graph_inputs = frozenset(subgraph.inputs)
         g.graph_outputs = frozenset(subgraph.outputs)
+        g._constant = [None] * len(subgraph.tensors)
+        g._labels = [None] * len(subgraph.tensors)
         get_producer = producer.get
+        readers = g.tensor_consumers
         for op in subgraph.ops:
             g._producers.append(_unique(get_producer(t) for t in op.inputs if t >= 0))
-            g._consumers.append(_unique(c for t in op.outputs for c in consumers.get(t, ())))
+            g._consumers.append(_unique(c for t in op.outputs if t >= 0 for c in readers(t)))
         return g
+
+    def tensor_consumers(self, t: int) -> tuple[int, ...]:
+        """Indices of the ops that read tensor ``t``, in op order (each op once per input naming it)."""
+        first = self._first_consumer.get(t)
+        if first is None:
+            return ()
+        more = self._more_consumers.get(t)
+        return (first,) if more is None else (first, *more)
 
     def _own(self, op: Op) -> bool:
         """True when ``op`` is this graph's op at its index (the caches are indexed by op index)."""
@@ -73,7 +89,7 @@ class Graph:
     def label(self, t: int) -> str:
         """``"[1,16,16,3] INT8"``: a tensor's shape and type as reports show them, made once per
         distinct shape and type (a 10,000-op report names the same few hundred again and again)."""
-        hit = self._labels.get(t)
+        hit = self._labels[t]
         if hit is None:
             tensor = self.subgraph.tensors[t]
             key = (tensor.shape, tensor.dtype)
@@ -86,7 +102,7 @@ class Graph:
     def is_constant(self, t: int) -> bool:
         """A compile-time constant: data no op produces (weights, biases, shape operands), or the
         output of a DEQUANTIZE of such data (float16-quantized models store weights that way)."""
-        hit = self._constant.get(t)
+        hit = self._constant[t]
         if hit is None:
             hit = self._constant[t] = self._is_constant(t)
         return hit
@@ -158,7 +174,7 @@ class Graph:
         """Indices of ops that read this op's outputs (deduplicated, in output order)."""
         if self._own(op):
             return list(self._consumers[op.index])
-        return list(_unique(c for t in op.outputs for c in self.consumers.get(t, ())))
+        return list(_unique(c for t in op.outputs if t >= 0 for c in self.tensor_consumers(t)))
 
     def execution_order(self) -> list[int]:
         """Op indices in a valid execution order (the file order when it is already topological)."""

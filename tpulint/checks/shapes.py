@@ -189,7 +189,7 @@ def check_dynamic_shape(ctx: ModelContext) -> Iterator[Violation]:
                 prod = g.producer.get(t.index)
                 yield Violation(
                     observed=f"tensor '{t.name}' shape {t.shape_str()}",
-                    op_index=prod if prod is not None else next(iter(g.consumers.get(t.index, ())), None),
+                    op_index=prod if prod is not None else next(iter(g.tensor_consumers(t.index)), None),
                     subgraph=g.subgraph.index,
                 )
                 return
@@ -243,6 +243,6 @@ def check_dynamic_signature(ctx: ModelContext) -> Iterator[Violation]:
             more = f" ({len(dynamic)} tensors with a dynamic signature)" if len(dynamic) > 1 else ""
             yield Violation(
                 observed=f"tensor '{t.name}' shape_signature {_sig(t)}{more}",
-                op_index=prod if prod is not None else next(iter(g.consumers.get(t.index, ())), None),
+                op_index=prod if prod is not None else next(iter(g.tensor_consumers(t.index)), None),
                 subgraph=g.subgraph.index,
             )
