@@ -24,14 +24,16 @@ import mmap
 import os
 import stat
 import struct
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from tpulint import _schema
 from tpulint.errors import ModelFormatError, ModelReadError
+from tpulint.pages import RELEASE_EVERY, release_pages
 
 # TensorType enum names (schema.fbs). Kept here so numbering never depends on the package version.
 TENSOR_TYPES: dict[int, str] = {
@@ -170,6 +172,34 @@ class BufferInfo:
     inline_offset: int  # absolute file offset of inline data, or -1
 
 
+class Buffers(Sequence[BufferInfo]):
+    """The model's buffer table, stored as three integer columns; indexing makes a :class:`BufferInfo`.
+
+    Large models have a buffer per constant tensor (90,000 in the LSTM stress model of
+    ``benchmarks/``); three 8-byte columns instead of one object and four ints per buffer is a
+    quarter of the memory.
+    """
+
+    __slots__ = ("_external", "_inline", "_sizes")
+
+    def __init__(self, sizes: array[int], external: array[int], inline: array[int]) -> None:
+        self._sizes, self._external, self._inline = sizes, external, inline
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    @overload
+    def __getitem__(self, index: int) -> BufferInfo: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[BufferInfo]: ...
+    def __getitem__(self, index: int | slice) -> BufferInfo | list[BufferInfo]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return BufferInfo(index, self._sizes[index], self._external[index], self._inline[index])
+
+
 @dataclass
 class Model:
     path: Path | None
@@ -177,7 +207,7 @@ class Model:
     schema_version: int
     description: str
     subgraphs: tuple[Subgraph, ...]
-    buffers: tuple[BufferInfo, ...]
+    buffers: Buffers
     metadata: dict[str, int]  # metadata name -> buffer index
     opcodes: tuple[tuple[str, int, str | None], ...]  # (opcode, version, custom_code)
     _data: Any = field(repr=False, default=None)
@@ -299,7 +329,9 @@ def parse_model(data: Any, *, path: Path | None = None, verify: bool = True) -> 
         _verify(data, size, where)
     try:
         with gc_paused():
-            return _parse(data, size, path)
+            model = _parse(data, size, path)
+        release_pages(data)
+        return model
     except ModelFormatError:
         raise
     except Exception as exc:  # with verify=False nothing has checked the offsets; never let a traceback out
@@ -364,14 +396,16 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
         opcodes.append((name, version or 1, string(oc, f[S.OPCODE_CUSTOM]) or None))
         opcode_codes.append(S.builtin_code_of(name))
 
-    buffers: list[BufferInfo] = []
-    for i, b in enumerate(tables(root, mf[S.MODEL_BUFFERS])):
+    buffer_sizes, externals, inlines = array("q"), array("q"), array("q")
+    for b in tables(root, mf[S.MODEL_BUFFERS]):
         f = fields(b)
         off = f[S.BUFFER_OFFSET]
         ext_off = S.u64(buf, b + off)[0] if off else 0
         if ext_off > 1:
             off = f[S.BUFFER_SIZE]
-            buffers.append(BufferInfo(i, S.u64(buf, b + off)[0] if off else 0, ext_off, -1))
+            buffer_sizes.append(S.u64(buf, b + off)[0] if off else 0)
+            externals.append(ext_off)
+            inlines.append(-1)
             continue
         off = f[S.BUFFER_DATA]
         n = 0
@@ -381,9 +415,12 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
             n = u32(buf, vec)[0]
             if n > 0:
                 inline = vec + 4  # the data follows the vector's length prefix
-        buffers.append(BufferInfo(i, n, 0, inline))
-    buffer_sizes = [bi.size for bi in buffers]
+        buffer_sizes.append(n)
+        externals.append(0)
+        inlines.append(inline)
+    buffers = Buffers(buffer_sizes, externals, inlines)
     nbuffers = len(buffer_sizes)
+    release_pages(buf)  # the buffer tables lie among the weights: most of the file's pages
 
     metadata: dict[str, int] = {}
     for m in tables(root, mf[S.MODEL_METADATA]):
@@ -401,6 +438,8 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
         sf = fields(sg)
         tensors: list[Tensor] = []
         for ti, t in enumerate(tables(sg, sf[S.SUBGRAPH_TENSORS])):
+            if not ti % RELEASE_EVERY:
+                release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
             f = fields(t)
             off = f[S.TENSOR_BUFFER]
             bidx = u32(buf, t + off)[0] if off else 0
@@ -427,7 +466,12 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
             tensors.append(tensor)
         ops: list[Op] = []
         nopcodes = len(opcodes)
+        # Tensor indices above 256 are separate int objects (28 bytes each): in a large model the
+        # ops' index tuples would hold ten of them per op. They are replaced by the tensors' own.
+        same = _same_ints([t.index for t in tensors]) if len(tensors) > 256 else _unchanged
         for oi, o in enumerate(tables(sg, sf[S.SUBGRAPH_OPERATORS])):
+            if not oi % RELEASE_EVERY:
+                release_pages(buf)
             f = fields(o)
             off = f[S.OP_OPCODE_INDEX]
             oc_idx = u32(buf, o + off)[0] if off else 0
@@ -443,9 +487,9 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
                 opcode_codes[oc_idx],
                 version,
                 custom,
-                vector(o, f[S.OP_INPUTS], "i") or (),
-                vector(o, f[S.OP_OUTPUTS], "i") or (),
-                vector(o, f[S.OP_INTERMEDIATES], "i") or (),
+                same(vector(o, f[S.OP_INPUTS], "i") or ()),
+                same(vector(o, f[S.OP_OUTPUTS], "i") or ()),
+                same(vector(o, f[S.OP_INTERMEDIATES], "i") or ()),
                 opt_type,
                 options,
                 u32(buf, o + off + u32(buf, o + off)[0])[0] if off else 0,
@@ -469,11 +513,29 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
         schema_version=u32(buf, root + off)[0] if off else 0,
         description=string(root, mf[S.MODEL_DESCRIPTION]) or "",
         subgraphs=tuple(subgraphs),
-        buffers=tuple(buffers),
+        buffers=buffers,
         metadata=metadata,
         opcodes=tuple(opcodes),
         _data=data,
     )
+
+
+def _unchanged(indices: tuple[int, ...]) -> tuple[int, ...]:
+    return indices
+
+
+def _same_ints(canonical: list[int]) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+    """A function giving an index tuple back with ``canonical``'s int objects (-1 kept as is)."""
+    n = len(canonical)
+    table = [*canonical, -1]  # index -1 (no tensor) looks up the last entry: -1
+    get = table.__getitem__
+
+    def same(indices: tuple[int, ...]) -> tuple[int, ...]:
+        if not indices or min(indices) < -1 or max(indices) >= n:
+            return indices  # empty, or out of range (unverified input): left for the caller's checks
+        return tuple(map(get, indices))
+
+    return same
 
 
 def _read_quant(

@@ -52,10 +52,12 @@ from __future__ import annotations
 
 import mmap
 import struct
+from array import array
 from collections.abc import Callable, Sequence
 from typing import Final, NoReturn, TypeAlias
 
 from tpulint.errors import ModelFormatError
+from tpulint.pages import RELEASE_EVERY, release_pages
 
 __all__ = [
     "ABSURD_SIZE",
@@ -343,7 +345,7 @@ _Ref: TypeAlias = "tuple[int, int, int, str, tuple[_Layout, ...]]"
 class _Layout:
     """One table of the schema, compiled from its spec: per vtable slot, the field's size and name."""
 
-    __slots__ = ("declared", "index", "memo", "name", "names", "nslots", "refs", "sizes", "slot_of", "unions")
+    __slots__ = ("declared", "index", "name", "names", "nslots", "refs", "sizes", "slot_of", "unions")
 
     def __init__(self, index: int, name: str, spec: str) -> None:
         self.index = index
@@ -361,7 +363,6 @@ class _Layout:
         # Filled in by link() once every layout exists.
         self.refs: tuple[_Ref, ...] = ()
         self.unions: dict[int, tuple[_Layout, ...]] = {}
-        self.memo = False
 
     def link(self, layouts: dict[str, _Layout]) -> None:
         refs: list[_Ref] = []
@@ -382,12 +383,6 @@ class _Layout:
             else:
                 raise AssertionError(f"{self.name}.{field_name}: bad field kind {kind!r}")
         self.refs = tuple(refs)
-        # Only tables that hold a vector of tables (Model, SubGraph, SignatureDef, sparsity) are
-        # remembered once walked. Any other table is walked again, and charged again, if the file
-        # names it twice: below it lie at most a few single tables, so a repeat costs what it
-        # charges, and remembering the 100,000s of tensors, quantizations and buffers of a large
-        # model cost more memory than the model itself.
-        self.memo = any(kind == _TABLES for _, kind, _, _, _ in refs)
 
 
 def _field_size(kind: str) -> int:
@@ -448,18 +443,22 @@ def _fail(code: str, message: str) -> NoReturn:
 class _Walker:
     """Walks one buffer: first the generic structure of every table, then the model's semantics."""
 
-    def __init__(self, buf: memoryview) -> None:
+    def __init__(self, buf: memoryview, release: Callable[[], None] = lambda: None) -> None:
         self.buf = buf
         self.n = len(buf)
+        # Called every RELEASE_EVERY tables of a long vector: the pages read so far may go (see
+        # tpulint.pages); a model with 100,000s of tensors then never has all its pages resident.
+        self.release = release
         self.budget = 2 * self.n + 4096
         self.reads = READ_FACTOR * self.n + _READ_SLACK
         self.vtables: dict[int, _VTable] = {}
-        self.table_vectors: dict[int, tuple[int, ...]] = {}
-        # Read budget: bytes the reader copies out of each table and vector of tables, counting
-        # every table, vector and string below it once per reference (shared data counts per use):
-        # per remembered table (layout.memo), and per element of each vector of tables.
-        self.copies: dict[int, int] = {}
-        self.element_copies: dict[int, tuple[int, ...]] = {}
+        # Positions of the tables of each vector of tables, and below, their read budgets: 8-byte
+        # columns (a 135,000-tensor model as Python ints would cost 4 times as much).
+        self.table_vectors: dict[int, array[int]] = {}
+        # Read budget: bytes the reader copies out of each vector of tables, in all and per element,
+        # counting every table, vector and string below it once per reference (shared data counts
+        # per use).
+        self.element_copies: dict[int, array[int]] = {}
         self.vector_copies: dict[int, int] = {}
 
     # ---- structure ------------------------------------------------------------------------------
@@ -489,14 +488,16 @@ class _Walker:
         )
 
     def table(self, pos: int, layout: _Layout, loc: _Loc) -> int:
-        """Check the table at ``pos`` and everything below it (once, for a ``layout.memo`` table);
-        return the bytes the reader copies out of it and everything below it (read budget)."""
-        memo = layout.memo
-        if memo:
-            key = pos << _KEY_BITS | layout.index
-            if key in self.copies:
-                return self.copies[key]  # 0 only for a table still being walked (a cycle)
-            self.copies[key] = 0
+        """Check the table at ``pos`` and everything below it; return the bytes the reader copies
+        out of it and everything below it (read budget).
+
+        A table is walked (and charged) again each time the file names it: only vectors of tables
+        are remembered once walked. Every reference points forward (an offset is unsigned and a
+        field lies at least 4 bytes into its table) and no table of the schema contains itself, so
+        below a table lie at most 6 levels of single tables and remembered vectors: a repeat costs
+        what it charges. Remembering every table instead would cost, for the 135,000 tensors of
+        the stress model in ``benchmarks/``, more memory than the model itself.
+        """
         buf, n = self.buf, self.n
         if pos > n - 4:
             _fail(
@@ -550,8 +551,6 @@ class _Walker:
                         )
                     continue
                 copied += self.table(target, targets[union_type - 1], (loc, name, -1))
-        if memo:
-            self.copies[key] = copied
         return copied
 
     def vtable(self, vtable: int, pos: int, layout: _Layout, loc: _Loc) -> _VTable:
@@ -660,10 +659,15 @@ class _Walker:
             self.over_budget(loc)
         start = target + 4
         offsets: tuple[int, ...] = struct.unpack_from(f"<{length}I", self.buf, start)
-        positions = tuple([start + 4 * i + offset for i, offset in enumerate(offsets)])
+        positions = array("q", [start + 4 * i + offset for i, offset in enumerate(offsets)])
         self.table_vectors[key] = positions
         table = self.table
-        costs = tuple([table(pos, layout, (loc, name, i)) for i, pos in enumerate(positions)])
+        costs: array[int] = array("q")
+        for low in range(0, length, RELEASE_EVERY):
+            chunk = positions[low : low + RELEASE_EVERY]
+            costs.extend([table(pos, layout, (loc, name, i)) for i, pos in enumerate(chunk, low)])
+            if length > RELEASE_EVERY:
+                self.release()
         self.element_copies[key] = costs
         copied = self.vector_copies[key] = 4 * length + sum(costs)
         return copied
@@ -674,7 +678,7 @@ class _Walker:
         """Field offsets of a table the structural walk has checked (from its checked vtable)."""
         return self.vtables[(pos - _i32(self.buf, pos)[0]) << _KEY_BITS | layout.index][0]
 
-    def element_costs(self, pos: int, fields: _Fields, slot: int, layout: _Layout) -> tuple[int, ...]:
+    def element_costs(self, pos: int, fields: _Fields, slot: int, layout: _Layout) -> Sequence[int]:
         """Read budget of each table of a checked vector of tables (empty when absent)."""
         target = self.target(pos, fields, slot)
         return () if target is None else self.element_copies[target << _KEY_BITS | layout.index]
@@ -690,7 +694,7 @@ class _Walker:
         at = pos + offset
         return at + int(_u32(self.buf, at)[0])
 
-    def elements(self, pos: int, fields: _Fields, slot: int, layout: _Layout) -> tuple[int, ...]:
+    def elements(self, pos: int, fields: _Fields, slot: int, layout: _Layout) -> Sequence[int]:
         target = self.target(pos, fields, slot)
         return () if target is None else self.table_vectors[target << _KEY_BITS | layout.index]
 
@@ -733,7 +737,8 @@ class _Walker:
 
     # ---- semantics --------------------------------------------------------------------------------
 
-    def check_model(self, root: int) -> None:
+    def check_model(self, root: int, copies: int) -> None:
+        """The model's semantics; ``copies``: the read budget of the whole model (from the walk)."""
         fields = self.fields(root, _MODEL)
         subgraphs = self.elements(root, fields, _MODEL_SUBGRAPHS, _SUBGRAPH)
         buffers = self.elements(root, fields, _MODEL_BUFFERS, _BUFFER)
@@ -753,7 +758,7 @@ class _Walker:
                 _fail(BAD_INDEX, f"metadata_buffer[{i}] refers to buffer {b} but the model has {nbuffers}")
         # Everything the reader copies, shared data once per reference; then, per op, what the report
         # shows: the op's custom code and the names and shapes of the tensors it reads and writes.
-        self.read(self.copies[root << _KEY_BITS | _MODEL.index], "the model")
+        self.read(copies, "the model")
         code_costs = self.element_costs(root, fields, _MODEL_OPCODES, _OPCODE)
         tensor_counts = [self.vector_length(pos, self.fields(pos, _SUBGRAPH), _SG_TENSORS) for pos in subgraphs]
         self.check_signatures(root, fields, tensor_counts)
@@ -782,7 +787,7 @@ class _Walker:
                         )
 
     def check_subgraph(
-        self, s: int, pos: int, code_costs: Sequence[int], buffers: tuple[int, ...], nsub: int
+        self, s: int, pos: int, code_costs: Sequence[int], buffers: Sequence[int], nsub: int
     ) -> list[int]:
         """Check subgraph ``s``; return the subgraphs its control-flow ops call."""
         buf = self.buf
@@ -803,6 +808,8 @@ class _Walker:
         nbuffers = len(buffers)
         fields_of = self.fields
         for t, tpos in enumerate(tensors):
+            if not t % RELEASE_EVERY:
+                self.release()
             offset = fields_of(tpos, _TENSOR)[_TENSOR_BUFFER]
             if offset and _u32(buf, tpos + offset)[0] >= nbuffers:
                 b = _u32(buf, tpos + offset)[0]
@@ -817,6 +824,8 @@ class _Walker:
         op_inputs: list[tuple[int, ...]] = []
         op_outputs: list[tuple[int, ...]] = []
         for i, opos in enumerate(operators):
+            if not i % RELEASE_EVERY:
+                self.release()
             ofields = fields_of(opos, _OPERATOR)
             offset = ofields[_OP_OPCODE]
             opcode = _u32(buf, opos + offset)[0] if offset else 0
@@ -889,7 +898,7 @@ class _Walker:
     def tensor_name(self, tpos: int) -> str:
         return self.text(tpos, self.fields(tpos, _TENSOR), _TENSOR_NAME)
 
-    def is_static(self, tpos: int, buffers: tuple[int, ...], loc: _Loc) -> bool:
+    def is_static(self, tpos: int, buffers: Sequence[int], loc: _Loc) -> bool:
         """Whether a tensor may be read without a producer: a variable, a constant or zero-sized."""
         tfields = self.fields(tpos, _TENSOR)
         if self.scalar(tpos, tfields, _TENSOR_IS_VARIABLE, _U8):
@@ -1038,16 +1047,16 @@ def verify_tflite(buf: bytes | bytearray | memoryview | mmap.mmap) -> None:
     string) naming what is wrong and where; returns None when the model is sound.
     """
     with memoryview(buf) as raw, raw.cast("B") as view:
-        _verify(view)
+        _verify(view, lambda: release_pages(buf))
 
 
-def _verify(view: memoryview) -> None:
+def _verify(view: memoryview, walked: Callable[[], None] = lambda: None) -> None:
     n = len(view)
     if n < 8:
         _fail(OUT_OF_RANGE, f"the file has only {n} bytes; a TFLite model needs at least 8{_TRUNCATED}")
     identifier = bytes(view[4:8])
     if identifier == TFLITE_IDENTIFIER:
-        _walk(view, 8)
+        _walk(view, 8, walked)
         return
     if n >= 12 and bytes(view[8:12]) == TFLITE_IDENTIFIER:
         _fail(
@@ -1061,7 +1070,7 @@ def _verify(view: memoryview) -> None:
             f"the file identifier is {identifier.decode('ascii')!r}, not 'TFL3': this is not a TFLite model",
         )
     try:
-        _walk(view, 4)
+        _walk(view, 4, walked)
     except ModelFormatError as error:
         _fail(
             NOT_TFLITE,
@@ -1070,13 +1079,17 @@ def _verify(view: memoryview) -> None:
         )
 
 
-def _walk(view: memoryview, header: int) -> None:
+def _walk(view: memoryview, header: int, walked: Callable[[], None]) -> None:
+    """The structural walk, then (after ``walked``: the pages it read are given back, see
+    :func:`tpulint.pages.release_pages`) the semantic checks, which read the tables only."""
     n = len(view)
     root: int = _U32.unpack_from(view, 0)[0]
     if root < header:
         _fail(NOT_TFLITE, f"the root table offset {root} points into the {header}-byte file header")
     if root > n - 4:
         _fail(OUT_OF_RANGE, f"the root table offset {root} lies outside the {n}-byte file{_TRUNCATED}")
-    walker = _Walker(view)
-    walker.table(root, _MODEL, None)
-    walker.check_model(root)
+    walker = _Walker(view, walked)
+    copies = walker.table(root, _MODEL, None)
+    walked()
+    walker.check_model(root, copies)
+    walked()
