@@ -31,6 +31,7 @@ from pathlib import Path
 import hostile_models as H
 import pytest
 from broken_models import TensorSpec, build, patch, tensors_vector_length_2_31, tiny_spec
+from conftest import ROOT
 
 from tpulint.analyze import analyze_model
 from tpulint.context import Target
@@ -281,3 +282,38 @@ def test_reader_reads_only_options_the_verifier_checks_and_charges() -> None:
             declared = layout.declared[slot][1]
             if kind[0] in "vs":  # copied by the reader: must be a vector / string the walk checks
                 assert declared[0] == kind[0], (cls_name, key, kind, declared)
+
+
+def test_released_pages_read_back_unchanged(tmp_path: Path) -> None:
+    """Giving back the pages of the mapped model (tpulint.pages) loses nothing: weights read after
+    the reader and the verifier released them are the file's bytes, and bytes input is untouched."""
+    from tpulint.pages import RELEASE_EVERY, release_pages
+
+    path = tmp_path / "weights.tflite"
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import gen_models
+
+    data = gen_models.lstm(RELEASE_EVERY // 8)  # more tensors than one release period
+    path.write_bytes(data)
+    m = load_model(path)
+    try:
+        assert isinstance(m._data, mmap.mmap)
+        assert sum(len(sg.tensors) for sg in m.subgraphs) > RELEASE_EVERY
+        checked = 0
+        for i in range(len(m.buffers)):
+            info = m.buffers[i]
+            view = m.buffer_view(i)
+            if view is not None:
+                assert bytes(view) == data[info.inline_offset : info.inline_offset + info.size]
+                checked += 1
+        assert checked > 100
+        release_pages(m._data)
+        info = m.buffers[len(m.buffers) - 1]
+        assert (
+            bytes(m.buffer_view(len(m.buffers) - 1) or b"") == data[info.inline_offset : info.inline_offset + info.size]
+        )
+    finally:
+        m.close()
+    raw = bytearray(data)
+    release_pages(raw)
+    assert raw == data
