@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from tpulint.context import ModelContext, OpContext
 from tpulint.model import Tensor
@@ -21,20 +22,23 @@ def _fmt(t: Tensor) -> str:
 
 def eight_bit_types(ctx: OpContext) -> frozenset[str]:
     """Activation types the compiler maps: int8/uint8 (uint8 only for compiler 1.0)."""
-    return frozenset(ctx.target.spec.eight_bit_types)
+    return _type_sets(ctx.target.spec.eight_bit_types)[0]
+
+
+@cache
+def _type_sets(eight_bit: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """(output types, input types) a compiler maps; made once per compiler, not once per op."""
+    out = frozenset(eight_bit)
+    return out, out | INDEX_TYPES
 
 
 def is_float_quantize(ctx: OpContext) -> bool:
     """A QUANTIZE from float to 8 bits (the converter's input adapter)."""
+    if ctx.op.opcode != "QUANTIZE":
+        return False
     ins = ctx.data_inputs()
     outs = ctx.outputs()
-    return (
-        ctx.op.opcode == "QUANTIZE"
-        and bool(ins)
-        and ins[0].dtype in FLOATS
-        and bool(outs)
-        and all(t.dtype in EIGHT_BIT for t in outs)
-    )
+    return bool(ins) and ins[0].dtype in FLOATS and bool(outs) and all(t.dtype in EIGHT_BIT for t in outs)
 
 
 @rule("TPU201", "unsupported-data-type", status="unsupported_dtype")
@@ -87,10 +91,10 @@ def check_dtype(ctx: OpContext) -> Iterator[Violation]:
     """
     if is_float_quantize(ctx):
         return  # TPU204
-    ok_out = eight_bit_types(ctx)
-    ok_in = ok_out | INDEX_TYPES
+    ok_out, ok_in = _type_sets(ctx.target.spec.eight_bit_types)
     bad = [t for t in ctx.graph.activation_outputs(ctx.op) if t.dtype not in ok_out]
-    ins = [ctx.graph.tensor(t) for t in ctx.op.inputs if t >= 0]
+    tensors = ctx.graph.subgraph.tensors
+    ins = [tensors[i] for i in ctx.op.inputs if i >= 0]
     bad += [t for t in ins if t.dtype not in ok_in and not t.is_variable]
     if bad:
         shown = ", ".join(_fmt(t) for t in bad[:3]) + (f" (+{len(bad) - 3} more)" if len(bad) > 3 else "")

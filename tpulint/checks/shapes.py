@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from tpulint.context import ModelContext, OpContext
 from tpulint.graph import Graph
@@ -64,9 +65,14 @@ def check_rank(ctx: OpContext) -> Iterator[Violation]:
     ## Sources
     Coral "Model requirements" (edgetpu#594); edgetpu#30 (batch 30); edgetpu#75; edgetpu#173.
     """
-    seen: set[int] = set(weight_slots(ctx))
+    seen: set[int] | None = None  # weight slots, then tensors already reported
     bad: list[str] = []
-    for t in [*ctx.data_inputs(), *ctx.graph.activation_outputs(ctx.op)]:
+    for t in (*ctx.data_inputs(), *ctx.graph.activation_outputs(ctx.op)):
+        shape = t.shape
+        if len(shape) <= 3 or (len(shape) == 4 and shape[0] <= 1):
+            continue  # the common case, decided without a call
+        if seen is None:
+            seen = set(weight_slots(ctx))
         if t.index in seen:
             continue
         seen.add(t.index)
@@ -121,14 +127,22 @@ def check_row_size(ctx: OpContext) -> Iterator[Violation]:
     Corpus logs goalbuddy_yolov8n_tpu and nerbivol_yolov8n: every "otherwise supported" CONCAT,
     STRIDED_SLICE, RESHAPE, LOGISTIC and QUANTIZE row has X*Z > 230,400 - 1; X*Z = 176,400 maps.
     """
-    cap = int(limits().get("max_row_elements", 196608))
-    for t in [*ctx.data_inputs(), *ctx.graph.activation_outputs(ctx.op)]:
+    cap = _row_cap()
+    for t in (*ctx.data_inputs(), *ctx.graph.activation_outputs(ctx.op)):
+        shape = t.shape
+        if len(shape) >= 2 and shape[-1] > 0 and shape[-2] > 0 and shape[-1] * shape[-2] <= cap:
+            continue  # the common case, decided without a call
         if t.is_variable:
             continue
         n = row_elements(t)
         if n > cap:
             yield Violation(observed=f"tensor '{t.name}' {t.shape_str()}: X*Z = {n:,} (max {cap:,})")
             return
+
+
+@cache
+def _row_cap() -> int:
+    return int(limits().get("max_row_elements", 196608))
 
 
 def _dynamic_entry(g: Graph) -> list[Tensor]:
