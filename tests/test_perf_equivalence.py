@@ -198,3 +198,21 @@ def test_streamed_json_equals_rendered() -> None:
     empty = io.StringIO()
     json_out.write(Report(tool_version="test"), empty)
     assert empty.getvalue() == json_out.render(Report(tool_version="test"))
+
+
+def test_packed_quantization_decodes_to_the_same_values() -> None:
+    """Scales and zero points kept as the file's bytes equal the decoded tuples; counting them
+    (is_quantized, per_axis) needs no decoding."""
+    import struct
+
+    from tpulint.model import Quantization
+
+    scales, zps = (0.5, 0.25, 0.125), (0, -3, 7)
+    packed = Quantization.packed(struct.pack("<3f", *scales), struct.pack("<3q", *zps), 3)
+    assert packed._scale is None and packed.channels == 3 and packed.per_axis
+    assert packed == Quantization(scales, zps, 3)
+    assert packed.scale == scales and packed.zero_point == zps and packed.quantized_dimension == 3
+    assert packed != Quantization(scales, zps, 0)
+    single = Quantization.packed(struct.pack("<f", 0.02), b"", 0)
+    assert single.channels == 1 and not single.per_axis and single.zero_point == ()
+    assert repr(Quantization((1.0,), (0,))) == "Quantization(scale=(1.0,), zero_point=(0,), quantized_dimension=0)"

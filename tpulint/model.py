@@ -78,17 +78,71 @@ TYPE_BYTES: dict[str, float] = {
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 
 
-@dataclass(slots=True)
 class Quantization:
-    """Affine quantization of a tensor (per-tensor when ``len(scale) == 1``)."""
+    """Affine quantization of a tensor (per-tensor when it has one scale).
 
-    scale: tuple[float, ...]
-    zero_point: tuple[int, ...]
-    quantized_dimension: int = 0
+    The reader keeps the scales and zero points as the bytes the file holds and decodes them on
+    first use (:meth:`packed`): a per-channel quantized model holds tens of thousands of them
+    (MoveNet: 36,000), the rules look at their number only, and making a Python float and int of
+    each was a third of the time of reading such a model. Read-only by convention, like the
+    other model objects.
+    """
+
+    __slots__ = ("_scale", "_scale_raw", "_zero_point", "_zero_point_raw", "channels", "quantized_dimension")
+
+    def __init__(
+        self, scale: tuple[float, ...] = (), zero_point: tuple[int, ...] = (), quantized_dimension: int = 0
+    ) -> None:
+        self._scale: tuple[float, ...] | None = tuple(scale)
+        self._zero_point: tuple[int, ...] | None = tuple(zero_point)
+        self._scale_raw = self._zero_point_raw = b""
+        self.channels = len(self._scale)  # number of scales
+        self.quantized_dimension = quantized_dimension
+
+    @classmethod
+    def packed(cls, scale: bytes, zero_point: bytes, quantized_dimension: int) -> Quantization:
+        """From the file's little-endian float32 scales and int64 zero points."""
+        q = cls.__new__(cls)
+        q._scale = q._zero_point = None
+        q._scale_raw, q._zero_point_raw = scale, zero_point
+        q.channels = len(scale) // 4
+        q.quantized_dimension = quantized_dimension
+        return q
+
+    @property
+    def scale(self) -> tuple[float, ...]:
+        if self._scale is None:
+            raw = self._scale_raw
+            self._scale = struct.unpack(f"<{len(raw) // 4}f", raw)
+        return self._scale
+
+    @property
+    def zero_point(self) -> tuple[int, ...]:
+        if self._zero_point is None:
+            raw = self._zero_point_raw
+            self._zero_point = struct.unpack(f"<{len(raw) // 8}q", raw)
+        return self._zero_point
 
     @property
     def per_axis(self) -> bool:
-        return len(self.scale) > 1
+        return self.channels > 1
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Quantization):
+            return NotImplemented
+        return (self.scale, self.zero_point, self.quantized_dimension) == (
+            other.scale,
+            other.zero_point,
+            other.quantized_dimension,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable by the language, like the dataclasses here
+
+    def __repr__(self) -> str:
+        return (
+            f"Quantization(scale={self.scale!r}, zero_point={self.zero_point!r}, "
+            f"quantized_dimension={self.quantized_dimension!r})"
+        )
 
 
 @dataclass(slots=True)
@@ -125,7 +179,7 @@ class Tensor:
 
     @property
     def is_quantized(self) -> bool:
-        return self.quantization is not None and len(self.quantization.scale) > 0
+        return self.quantization is not None and self.quantization.channels > 0
 
     def shape_str(self) -> str:
         return "[" + ",".join(map(str, self.shape)) + "]"
@@ -429,10 +483,10 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
         metadata[string(m, f[S.METADATA_NAME]) or ""] = u32(buf, m + off)[0] if off else 0
 
     dtype_names = TENSOR_TYPES
-    # Shapes and zero points repeat (every activation of a block, every bias of a width): one tuple
-    # per distinct value (int tuples only: (1.0,) == (1,) must not merge a scale with a shape).
+    # Shapes repeat (every activation of a block, every bias of a width): one tuple per distinct
+    # value.
     shapes: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
-    quants: dict[tuple[tuple[float, ...], tuple[int, ...], int], Quantization] = {}
+    quants: dict[tuple[bytes, bytes, int], Quantization] = {}
     subgraphs: list[Subgraph] = []
     for si, sg in enumerate(tables(root, mf[S.MODEL_SUBGRAPHS])):
         sf = fields(sg)
@@ -447,7 +501,7 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
             code = S.i8(buf, t + off)[0] if off else 0
             dtype = dtype_names.get(code) or f"TYPE_{code}"
             off = f[S.TENSOR_QUANTIZATION]
-            quant = _read_quant(r, t + off + u32(buf, t + off)[0], shapes, quants) if off else None
+            quant = _read_quant(r, t + off + u32(buf, t + off)[0], quants) if off else None
             off = f[S.TENSOR_IS_VARIABLE]
             shape = vector(t, f[S.TENSOR_SHAPE], "i") or ()
             sig = vector(t, f[S.TENSOR_SHAPE_SIGNATURE], "i") or None
@@ -538,15 +592,10 @@ def _same_ints(canonical: list[int]) -> Callable[[tuple[int, ...]], tuple[int, .
     return same
 
 
-def _read_quant(
-    r: _schema.Reader,
-    q: int,
-    ints: dict[tuple[int, ...], tuple[int, ...]],
-    seen: dict[tuple[tuple[float, ...], tuple[int, ...], int], Quantization],
-) -> Quantization | None:
+def _read_quant(r: _schema.Reader, q: int, seen: dict[tuple[bytes, bytes, int], Quantization]) -> Quantization | None:
     f = r.fields(q)
-    scale = r.vector(q, f[_schema.QUANT_SCALE], "f") or ()
-    zp = r.vector(q, f[_schema.QUANT_ZERO_POINT], "q") or ()
+    scale = r.raw_vector(q, f[_schema.QUANT_SCALE], 4)
+    zp = r.raw_vector(q, f[_schema.QUANT_ZERO_POINT], 8)
     if not scale and not zp:
         return None
     off = f[_schema.QUANT_QUANTIZED_DIMENSION]
@@ -555,7 +604,7 @@ def _read_quant(
     # concatenation, a stack of identical layers) share one read-only object.
     hit = seen.get(key)
     if hit is None:
-        hit = seen[key] = Quantization(scale, ints.setdefault(zp, zp), key[2])
+        hit = seen[key] = Quantization.packed(*key)
     return hit
 
 
