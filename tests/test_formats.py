@@ -245,14 +245,14 @@ def test_sarif_build_is_pure_and_handles_empty_report() -> None:
     assert doc["runs"][0]["results"] == [] and doc["runs"][0]["invocations"][0]["executionSuccessful"] is True
 
 
-def _text_lines(path: Path, width: int) -> tuple[ModelReport, list[str], Text]:
+def _text_lines(path: Path, width: int) -> tuple[ModelReport, list[str], list[list[str | tuple[str, str]]]]:
     from tpulint.analyze import analyze_path
     from tpulint.context import Target
     from tpulint.emit.text import op_table
 
     m = analyze_path(path, Target.default())
     table = op_table(m.ops, width)
-    return m, table.plain.split("\n"), table
+    return m, ["".join(p if isinstance(p, str) else p[0] for p in line) for line in table], table
 
 
 def test_text_op_table_one_aligned_line_per_op() -> None:
@@ -271,10 +271,11 @@ def test_text_op_table_one_aligned_line_per_op() -> None:
         assert line.split()[1] == str(o.index)
         if o.codes:
             assert line.endswith(",".join(o.codes))
-    cpu = next(i for i, o in enumerate(m.ops) if o.placement == "cpu")
-    where = lines[0].index("where")
-    offset = sum(len(x) + 1 for x in lines[: 1 + cpu]) + where  # the CPU cell of that op's line
-    assert any(s.start == offset and s.style == "red" for s in table.spans)
+    for o, parts in zip(m.ops, table[1:], strict=True):  # the placement cell is coloured
+        styled = [p for p in parts if isinstance(p, tuple)]
+        assert styled == [(o.placement.upper() + "  ", "green" if o.placement == "tpu" else "red")]
+    assert all(p[1] == "bold" for p in table[0] if isinstance(p, tuple))  # the header
+    assert [p[0].strip() for p in table[0] if isinstance(p, tuple)] == list(COLUMNS)
 
 
 def test_text_op_table_cuts_long_names_to_the_width() -> None:
@@ -287,6 +288,47 @@ def test_text_op_table_cuts_long_names_to_the_width() -> None:
     assert any(line.rstrip().count("...") for line in narrow[1:])
     for name in names:  # a cut name keeps its beginning
         assert any(name[:9] in line for line in narrow)
-    _, tiny, _ = _text_lines(GOOD, 20)  # the name column never goes below 12 cells (the console crops)
+    _, tiny, _ = _text_lines(GOOD, 20)  # the name column never goes below 12 cells
     name_at = tiny[0].index("name")
     assert tiny[0][name_at:].startswith("name" + " " * 10 + "where")
+
+
+def test_text_plain_and_rich_back_ends_print_the_same_text() -> None:
+    """Colour off (pipe, file, NO_COLOR, pre-commit): plain lines without importing rich; on a
+    terminal: the same characters, styled by rich."""
+    import io
+
+    from rich.console import Console
+
+    from tpulint.analyze import analyze_path
+    from tpulint.context import Target
+    from tpulint.emit.text import PlainOut, RichOut, render
+
+    report = Report(tool_version="t", models=[analyze_path(p, Target.default()) for p in (MID, GOOD)])
+    plain = io.StringIO()
+    render(report, PlainOut(plain, 100))
+    styled = io.StringIO()
+    render(report, RichOut(Console(file=styled, width=100, force_terminal=True, color_system="standard")))
+    assert "\x1b[" in styled.getvalue() and "\x1b[" not in plain.getvalue()
+    from rich.text import Text
+
+    assert Text.from_ansi(styled.getvalue()).plain.rstrip("\n") == plain.getvalue().rstrip("\n")
+    text = plain.getvalue()
+    assert text.count("─" * 10) >= 3  # a rule per model and one before the totals
+    assert "TPU101 [op-not-supported] op 1 LEAKY_RELU" in text and "2 models: 1 fully mapped" in text
+    assert all(len(line) <= 100 for line in text.splitlines() if not line.startswith(("TPU", "    ", "First")))
+
+
+def test_text_check_through_a_pipe_does_not_import_rich(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy; sys.argv = ['tpulint', 'check', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('tpulint.cli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('RICH' if any(m == 'rich' or m.startswith('rich.') for m in sys.modules) else 'NO RICH')"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(MID)], capture_output=True, text=True, check=False)
+    assert "TPU101 [op-not-supported]" in r.stdout
+    assert r.stdout.strip().endswith("NO RICH"), r.stdout[-200:]

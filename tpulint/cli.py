@@ -12,6 +12,7 @@ Exit codes (also in ``tpulint --help`` and the README):
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from enum import Enum
 from pathlib import Path
@@ -23,6 +24,8 @@ from tpulint import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from tpulint.emit.text import Out
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_MISMATCH, EXIT_TOOL_MISSING = 0, 1, 2, 3, 4
 
@@ -92,7 +95,7 @@ def _codes(values: list[str] | None) -> list[str]:
 def _console(no_color: bool, file: TextIO | None = None) -> Console:
     from rich.console import Console
 
-    plain = no_color or bool(os.environ.get("NO_COLOR")) or os.environ.get("PRE_COMMIT") == "1"
+    plain = _plain(no_color)
     # color_system=None: no escape sequences at all (no colour, bold or dim), even under FORCE_COLOR.
     return Console(
         file=file,
@@ -311,9 +314,25 @@ def _emit(
 
     if output_file:
         with output_file.open("w", encoding="utf-8") as fh:
-            render(report, _console(True, fh), show_ops=show_ops.value, show_baselined=show_baselined)
+            render(report, _text_out(True, fh), show_ops=show_ops.value, show_baselined=show_baselined)
     else:
-        render(report, _console(no_color), show_ops=show_ops.value, show_baselined=show_baselined)
+        render(report, _text_out(no_color), show_ops=show_ops.value, show_baselined=show_baselined)
+
+
+def _plain(no_color: bool) -> bool:
+    return no_color or bool(os.environ.get("NO_COLOR")) or os.environ.get("PRE_COMMIT") == "1"
+
+
+def _text_out(no_color: bool, file: TextIO | None = None) -> Out:
+    """The text report's back end: rich on a colour terminal, plain lines otherwise (no rich import)."""
+    from tpulint.emit.text import PlainOut, RichOut
+
+    if file is not None:
+        return PlainOut(file, 160)
+    terminal = sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    if _plain(no_color) or not terminal:
+        return PlainOut(sys.stdout, shutil.get_terminal_size((80, 24)).columns)
+    return RichOut(_console(no_color))
 
 
 @app.command("rules")

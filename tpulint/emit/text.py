@@ -1,12 +1,25 @@
-"""Human output: a rich table of every op, the findings with their fixes, and a summary footer."""
+"""Human output: a table of every op, the findings with their fixes, and a summary footer.
+
+The text is built here as lines of styled parts and written by one of two back ends:
+
+* :class:`PlainOut` when colour is off (``--no-color``, ``NO_COLOR``, ``PRE_COMMIT=1``, a file, or
+  stdout not a terminal, as in CI logs and pre-commit hooks): plain lines, no rich imported
+  (importing it is a quarter of a cold ``tpulint check``);
+* :class:`RichOut` on a terminal: the same lines, styled by rich.
+
+Lines are never wrapped: the op table is laid out to fit the width (its name column is cut), and a
+long finding is one line a terminal wraps and a ``grep`` finds whole.
+"""
 
 from __future__ import annotations
 
-from rich.cells import cell_len
-from rich.console import Console
-from rich.text import Text
+import unicodedata
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from tpulint.report import ModelReport, OpReport, Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SHORT_STATUS = {
     "Mapped to Edge TPU": "mapped",
@@ -19,10 +32,79 @@ SHORT_STATUS = {
 }
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
+# A line is a sequence of parts: plain text, or (text, rich style).
+Part = str | tuple[str, str]
+Line = list[Part]
+
+
+class Out(Protocol):
+    """Where the text report goes."""
+
+    width: int
+
+    def line(self, *parts: Part) -> None: ...
+
+    def rule(self, title: str = "") -> None: ...
+
+
+def cell_len(text: str) -> int:
+    """Terminal cells ``text`` takes (East Asian wide characters take two)."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def rule_text(title: str, width: int) -> str:
+    """A horizontal rule across ``width`` cells with ``title`` in the middle."""
+    if not title:
+        return "─" * width
+    title = f" {title} "
+    side = max(width - cell_len(title), 2)
+    left = side // 2
+    return "─" * left + title + "─" * (side - left)
+
+
+class PlainOut:
+    """Plain text to a file (no colour, no rich)."""
+
+    def __init__(self, file: TextIO, width: int) -> None:
+        self.file = file
+        self.width = width
+
+    def line(self, *parts: Part) -> None:
+        self.file.write("".join(p if isinstance(p, str) else p[0] for p in parts) + "\n")
+
+    def rule(self, title: str = "") -> None:
+        self.file.write(rule_text(title, self.width) + "\n")
+
+
+class RichOut:
+    """Styled text on a rich console (a terminal)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.width = console.width
+
+    def line(self, *parts: Part) -> None:
+        from rich.text import Text
+
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for p in parts:
+            if isinstance(p, str):
+                text.append(p)
+            else:
+                text.append(p[0], style=p[1])
+        self.console.print(text, no_wrap=True, crop=False, soft_wrap=True)
+
+    def rule(self, title: str = "") -> None:
+        from rich.text import Text
+
+        self.console.rule(Text(title, style="bold") if title else "")
+
 
 COLUMNS = ("sg", "#", "op", "v", "name", "where", "status", "codes")
 _GAP = "  "  # between columns
-_MIN_NAME = 12  # the name column is cut to fit the console, never below this
+_MIN_NAME = 12  # the name column is cut to fit the width, never below this
 
 
 def _op_cells(o: OpReport) -> tuple[str, ...]:
@@ -47,14 +129,12 @@ def _cut(text: str, width: int) -> str:
     return "".join(out) + "." * (width - used)
 
 
-def op_table(ops: list[OpReport], width: int) -> Text:
-    """The op table as one styled :class:`~rich.text.Text`, one line per op.
+def op_table(ops: list[OpReport], width: int) -> list[Line]:
+    """The op table: a header line, then one line per op.
 
-    The layout is computed here from the cell strings (every cell is one line of plain text), so a
-    table costs one pass over its cells instead of rich's per-cell measuring and wrapping (for a
-    few hundred ops the difference is most of a ``tpulint check``). Columns are as wide as their
-    widest cell; when the lines would not fit ``width``, the name column is cut (down to
-    12 cells), and whatever still does not fit is cut at the console edge by the caller.
+    Columns are as wide as their widest cell; when the lines would not fit ``width``, the name
+    column is cut (down to 12 cells). The layout is computed here from the cell strings (one pass
+    over the cells: rich's table measured and wrapped every cell, most of a cold ``check``).
     """
     rows = [_op_cells(o) for o in ops]
     widths = [max([cell_len(h)] + [cell_len(r[k]) for r in rows]) for k, h in enumerate(COLUMNS)]
@@ -64,100 +144,100 @@ def op_table(ops: list[OpReport], width: int) -> Text:
         widths[name_col] = max(_MIN_NAME, cell_len(COLUMNS[name_col]), widths[name_col] - overflow)
     right = {COLUMNS.index("sg"), COLUMNS.index("#"), COLUMNS.index("v")}
     where_col = COLUMNS.index("where")
-    table = Text(no_wrap=True, overflow="ellipsis")
 
-    def line(cells: tuple[str, ...], style: str = "", where_style: str = "") -> None:
+    def line(cells: tuple[str, ...], style: str = "", where_style: str = "") -> Line:
         end = len(cells)
         while end > 1 and not cells[end - 1]:
             end -= 1  # no trailing blanks
+        parts: Line = []
         for k in range(end):
             cell = _cut(cells[k], widths[k]) if k == name_col else cells[k]
             pad = " " * (widths[k] - cell_len(cell))
             last = k == end - 1
             text = pad + cell if k in right else (cell if last else cell + pad)
-            table.append(text, style=where_style if k == where_col and where_style else style)
+            cell_style = where_style if k == where_col and where_style else style
+            parts.append((text, cell_style) if cell_style else text)
             if not last:
-                table.append(_GAP)
-        table.append("\n")
+                parts.append(_GAP)
+        return parts
 
-    line(COLUMNS, style="bold")
+    lines = [line(COLUMNS, style="bold")]
     for o, cells in zip(ops, rows, strict=True):
-        line(cells, where_style="green" if o.placement == "tpu" else "red")
-    table.rstrip()
-    return table
+        lines.append(line(cells, where_style="green" if o.placement == "tpu" else "red"))
+    return lines
 
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
 
 
-def render_model(console: Console, m: ModelReport, *, show_ops: str = "all", show_baselined: bool = False) -> None:
-    console.rule(Text(m.path, style="bold"))
+def render_model(out: Out, m: ModelReport, *, show_ops: str = "all", show_baselined: bool = False) -> None:
+    out.rule(m.path)
     if not m.ok:
         err = m.error or {}
-        console.print(Text(f"error {err.get('code', '')}: {err.get('message', '')}", style="bold red"))
+        out.line((f"error {err.get('code', '')}: {err.get('message', '')}", "bold red"))
         return
     mode = "compiled model (actual placement)" if m.compiled else f"compiler {m.compiler}, runtime {m.runtime}"
-    console.print(Text(mode, style="dim"))
+    out.line((mode, "dim"))
     ops = m.ops if show_ops == "all" else [o for o in m.ops if o.placement == "cpu"]
     if ops and show_ops != "none":
-        console.print(op_table(ops, console.width), no_wrap=True, overflow="ellipsis", crop=True)
+        for parts in op_table(ops, out.width):
+            out.line(*parts)
     shown = [f for f in m.findings if show_baselined or not f.baselined]
     hidden = len(m.findings) - len(shown)
     if shown:
-        console.print()
+        out.line()
     for f in shown:
         where = f"op {f.op_index} {f.opcode}" if f.op_index is not None else "model"
         if f.op_name:
             where += f" '{f.op_name if len(f.op_name) <= 40 else f.op_name[:37] + '...'}'"
-        line = Text()
-        line.append(f"{f.code} ", style=SEV_STYLE.get(f.severity, ""))
-        line.append(f"[{f.name}] ", style="dim")
-        line.append(f"{where}: {f.message}")
+        finding: Line = [(f"{f.code} ", SEV_STYLE.get(f.severity, "")), (f"[{f.name}] ", "dim")]
+        finding.append(f"{where}: {f.message}")
         if f.baselined:
-            line.append(" (baselined)", style="dim")
-        console.print(line)
-        console.print(Text(f"    observed: {f.observed}", style="dim"))
+            finding.append((" (baselined)", "dim"))
+        out.line(*finding)
+        out.line((f"    observed: {f.observed}", "dim"))
         if f.compiler_error:
-            console.print(Text("    compiler: " + f.compiler_error.replace("\n", "\n              "), style="dim"))
+            for piece in ("    compiler: " + f.compiler_error.replace("\n", "\n" + " " * 14)).split("\n"):
+                out.line((piece, "dim"))
         if f.fix:
-            console.print(Text(f"    fix: {f.fix}", style="green"))
-    render_summary(console, m)
+            out.line((f"    fix: {f.fix}", "green"))
+    render_summary(out, m)
     if hidden:
-        console.print(
-            Text(f"{hidden} baselined finding{'s' if hidden != 1 else ''} hidden (--show-baselined)", style="dim")
-        )
+        out.line((f"{hidden} baselined finding{'s' if hidden != 1 else ''} hidden (--show-baselined)", "dim"))
 
 
-def render_summary(console: Console, m: ModelReport) -> None:
+def render_summary(out: Out, m: ModelReport) -> None:
     s = m.summary
-    console.print()
+    out.line()
     if s.outcome == "compile_error":
-        console.print(Text("Compilation would fail: no Edge TPU ops.", style="bold red"))
+        out.line(("Compilation would fail: no Edge TPU ops.", "bold red"))
         if s.compiler_error:
-            console.print(Text(s.compiler_error, style="red"))
+            for text in s.compiler_error.split("\n"):
+                out.line((text, "red"))
     label = "Edge TPU custom ops" if m.compiled else "Edge TPU subgraphs"
-    console.print(f"Outcome: [bold]{s.outcome}[/] · {label}: {s.tpu_subgraphs}")
-    console.print(f"Ops on the Edge TPU: [green]{s.ops_tpu}[/] · on the CPU: [red]{s.ops_cpu}[/] · total {s.ops_total}")
+    out.line("Outcome: ", (s.outcome, "bold"), f" · {label}: {s.tpu_subgraphs}")
+    out.line("Ops on the Edge TPU: ", (str(s.ops_tpu), "green"), " · on the CPU: ", (str(s.ops_cpu), "red"),
+             f" · total {s.ops_total}")  # fmt: skip
     if s.first_cpu_op is not None:
         f = s.first_cpu_op
-        console.print(f"First CPU op: #{f.index} {f.opcode} '{f.name}' — {f.reason or f.status or ''}")
+        out.line(f"First CPU op: #{f.index} {f.opcode} '{f.name}' — {f.reason or f.status or ''}")
     if not m.compiled and s.macs_total:
-        console.print(
+        out.line(
             f"MACs on the Edge TPU: {100 * s.macs_tpu_share:.1f}% of {s.macs_total:,}; "
             f"parameters: {100 * s.params_tpu_share:.1f}% of {_mib(s.params_total)}"
             + (f" ({_mib(s.off_chip_param_bytes)} streamed off-chip)" if s.off_chip_param_bytes else "")
         )
 
 
-def render(report: Report, console: Console, *, show_ops: str = "all", show_baselined: bool = False) -> None:
+def render(report: Report, out: Out, *, show_ops: str = "all", show_baselined: bool = False) -> None:
     for m in report.models:
-        render_model(console, m, show_ops=show_ops, show_baselined=show_baselined)
+        render_model(out, m, show_ops=show_ops, show_baselined=show_baselined)
     if len(report.models) > 1:
         ok = [m for m in report.models if m.ok]
         full = sum(1 for m in ok if m.summary.outcome == "full")
-        console.rule()
-        console.print(
+        out.rule()
+        out.line(
             f"{len(report.models)} models: {full} fully mapped, {len(ok) - full} not fully mapped, "
             f"{len(report.models) - len(ok)} unreadable"
         )
