@@ -310,7 +310,6 @@ def test_text_plain_and_rich_back_ends_print_the_same_text() -> None:
     styled = io.StringIO()
     render(report, RichOut(Console(file=styled, width=100, force_terminal=True, color_system="standard")))
     assert "\x1b[" in styled.getvalue() and "\x1b[" not in plain.getvalue()
-    from rich.text import Text
 
     assert Text.from_ansi(styled.getvalue()).plain.rstrip("\n") == plain.getvalue().rstrip("\n")
     text = plain.getvalue()
