@@ -745,7 +745,9 @@ class _Walker:
         if not subgraphs:
             _fail(NOT_TFLITE, "the model has no subgraphs")
         for b, pos in enumerate(buffers):
-            self.external(pos, self.fields(pos, _BUFFER), _BUFFER_OFFSET, _BUFFER_SIZE, f"buffers[{b}]")
+            bfields = self.fields(pos, _BUFFER)
+            if bfields[_BUFFER_OFFSET]:  # only then can the data lie outside the flatbuffer
+                self.external(pos, bfields, _BUFFER_OFFSET, _BUFFER_SIZE, f"buffers[{b}]")
         nbuffers = len(buffers)
         for i, pos in enumerate(self.elements(root, fields, _MODEL_METADATA, _METADATA)):
             mfields = self.fields(pos, _METADATA)
@@ -836,8 +838,11 @@ class _Walker:
                 )
             inputs = self.ints(opos, ofields, _OP_INPUTS, loc)
             outputs = self.ints(opos, ofields, _OP_OUTPUTS, loc)
-            _check_indices(inputs, ntensors, True, f"subgraph {s} op {i} input")
-            _check_indices(outputs, ntensors, True, f"subgraph {s} op {i} output")
+            # In range (or -1: no tensor)? Decided here; the message is made only for a culprit.
+            if inputs and (min(inputs) < -1 or max(inputs) >= ntensors):
+                _check_indices(inputs, ntensors, True, f"subgraph {s} op {i} input")
+            if outputs and (min(outputs) < -1 or max(outputs) >= ntensors):
+                _check_indices(outputs, ntensors, True, f"subgraph {s} op {i} output")
             if ofields[_OP_INTERMEDIATES]:
                 intermediates = self.ints(opos, ofields, _OP_INTERMEDIATES, loc)
                 _check_indices(intermediates, ntensors, True, f"subgraph {s} op {i} intermediate")
@@ -848,10 +853,10 @@ class _Walker:
                 self.external(opos, ofields, _OP_LARGE_OFFSET, _OP_LARGE_SIZE, what)
             # Read budget: the report shows the op's custom code and its tensors' names and shapes.
             shows += code_costs[opcode] + sum(map(show, inputs)) + sum(map(show, outputs))
-            for type_slot in _OP_UNION_TYPES:
+            for type_slot, control_flow in _CONTROL_FLOW:
                 offset = ofields[type_slot]
-                union_type = buf[opos + offset] if offset else 0
-                if union_type and union_type <= len(_OPERATOR.unions[type_slot + 1]):
+                if offset and buf[opos + offset] in control_flow:
+                    union_type = buf[opos + offset]
                     calls.extend(self.subgraph_refs(s, i, opos, ofields, type_slot, union_type, nsub))
         self.read(shows, f"subgraphs[{s}].operators")
         statics: dict[int, bool] = {}
@@ -900,15 +905,23 @@ class _Walker:
 
     def is_static(self, tpos: int, buffers: Sequence[int], loc: _Loc) -> bool:
         """Whether a tensor may be read without a producer: a variable, a constant or zero-sized."""
+        buf = self.buf
         tfields = self.fields(tpos, _TENSOR)
-        if self.scalar(tpos, tfields, _TENSOR_IS_VARIABLE, _U8):
+        offset = tfields[_TENSOR_IS_VARIABLE]
+        if offset and buf[tpos + offset]:
             return True
-        bpos = buffers[self.scalar(tpos, tfields, _TENSOR_BUFFER, _U32)]
+        offset = tfields[_TENSOR_BUFFER]
+        bpos = buffers[_u32(buf, tpos + offset)[0] if offset else 0]
         bfields = self.fields(bpos, _BUFFER)
-        if self.vector_length(bpos, bfields, _BUFFER_DATA):
-            return True
-        if self.scalar(bpos, bfields, _BUFFER_OFFSET, _U64) > 1 and self.scalar(bpos, bfields, _BUFFER_SIZE, _U64):
-            return True
+        offset = bfields[_BUFFER_DATA]
+        if offset and _u32(buf, bpos + offset + _u32(buf, bpos + offset)[0])[0]:
+            return True  # constant data inside the flatbuffer
+        if (
+            bfields[_BUFFER_OFFSET]
+            and self.scalar(bpos, bfields, _BUFFER_OFFSET, _U64) > 1
+            and self.scalar(bpos, bfields, _BUFFER_SIZE, _U64)
+        ):
+            return True  # constant data after it
         return 0 in self.ints(tpos, tfields, _TENSOR_SHAPE, loc)
 
 
@@ -944,6 +957,16 @@ _OP_LARGE_SIZE: Final = _OPERATOR.slot_of["large_custom_options_size"]
 _OP_UNION_TYPES: Final = (
     _OPERATOR.slot_of["builtin_options_type"],
     _OPERATOR.slot_of["builtin_options2_type"],
+)
+
+
+# Per options-type field of an operator: the union types whose options name subgraphs.
+_CONTROL_FLOW: Final = tuple(
+    (
+        type_slot,
+        frozenset(k + 1 for k, layout in enumerate(_OPERATOR.unions[type_slot + 1]) if layout.name in _SUBGRAPH_REFS),
+    )
+    for type_slot in _OP_UNION_TYPES
 )
 
 
