@@ -62,6 +62,17 @@ def vector_unpacker(fmt: str, count: int) -> Callable[[Any, int], tuple[Any, ...
     return fn
 
 
+def int32_unpacker(count: int) -> Callable[[Any, int], tuple[int, ...]]:
+    """``vector_unpacker("i", count)``, for the reader's hot loops."""
+    fn = _INT32_UNPACK.get(count)
+    if fn is None:
+        fn = _INT32_UNPACK[count] = vector_unpacker("i", count)
+    return fn
+
+
+_INT32_UNPACK: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
+
+
 class Reader:
     """Field access on one flatbuffer; vtables are parsed once per vtable position."""
 

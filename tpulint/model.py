@@ -483,6 +483,15 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
         metadata[string(m, f[S.METADATA_NAME]) or ""] = u32(buf, m + off)[0] if off else 0
 
     dtype_names = TENSOR_TYPES
+    i8 = S.i8
+    unpack_ints = S.int32_unpacker
+    T_BUFFER, T_TYPE, T_QUANTIZATION, T_SHAPE = S.TENSOR_BUFFER, S.TENSOR_TYPE, S.TENSOR_QUANTIZATION, S.TENSOR_SHAPE
+    T_SIGNATURE, T_IS_VARIABLE, T_NAME, T_SPARSITY = (
+        S.TENSOR_SHAPE_SIGNATURE,
+        S.TENSOR_IS_VARIABLE,
+        S.TENSOR_NAME,
+        S.TENSOR_SPARSITY,
+    )
     # Shapes repeat (every activation of a block, every bias of a width): one tuple per distinct
     # value.
     shapes: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
@@ -495,27 +504,34 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
             if not ti % RELEASE_EVERY:
                 release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
             f = fields(t)
-            off = f[S.TENSOR_BUFFER]
+            off = f[T_BUFFER]
             bidx = u32(buf, t + off)[0] if off else 0
-            off = f[S.TENSOR_TYPE]
-            code = S.i8(buf, t + off)[0] if off else 0
+            off = f[T_TYPE]
+            code = i8(buf, t + off)[0] if off else 0
             dtype = dtype_names.get(code) or f"TYPE_{code}"
-            off = f[S.TENSOR_QUANTIZATION]
+            off = f[T_QUANTIZATION]
             quant = _read_quant(r, t + off + u32(buf, t + off)[0], quants) if off else None
-            off = f[S.TENSOR_IS_VARIABLE]
-            shape = vector(t, f[S.TENSOR_SHAPE], "i") or ()
-            sig = vector(t, f[S.TENSOR_SHAPE_SIGNATURE], "i") or None
+            off = f[T_SHAPE]  # the shape vector, read inline (this loop runs once per tensor)
+            shape: tuple[int, ...] = ()
+            if off:
+                vec = t + off + u32(buf, t + off)[0]
+                n = u32(buf, vec)[0]
+                if n:
+                    shape = unpack_ints(n)(buf, vec + 4)
+                    shape = shapes.setdefault(shape, shape)
+            sig = (vector(t, f[T_SIGNATURE], "i") or None) if f[T_SIGNATURE] else None
+            off = f[T_IS_VARIABLE]
             tensor = Tensor(
                 ti,
-                string(t, f[S.TENSOR_NAME]) or "",
+                string(t, f[T_NAME]) or "",
                 dtype,
-                shapes.setdefault(shape, shape),
+                shape,
                 sig if sig is None else shapes.setdefault(sig, sig),
                 bidx,
                 buffer_sizes[bidx] if bidx < nbuffers else 0,
                 quant,
                 bool(buf[t + off]) if off else False,
-                bool(f[S.TENSOR_SPARSITY]),
+                bool(f[T_SPARSITY]),
             )
             tensors.append(tensor)
         ops: list[Op] = []
