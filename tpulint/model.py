@@ -168,7 +168,8 @@ class Tensor:
 
     @property
     def is_dynamic(self) -> bool:
-        return self.shape_signature is not None and any(d < 0 for d in self.shape_signature)
+        sig = self.shape_signature
+        return sig is not None and len(sig) > 0 and min(sig) < 0
 
     @property
     def elements(self) -> int:

@@ -199,7 +199,7 @@ def check_dynamic_shape(ctx: ModelContext) -> Iterator[Violation]:
     """
     for g in ctx.graphs[:1]:
         for t in g.subgraph.tensors:
-            if any(d < 0 for d in t.shape):
+            if t.shape and min(t.shape) < 0:
                 prod = g.producer.get(t.index)
                 yield Violation(
                     observed=f"tensor '{t.name}' shape {t.shape_str()}",
