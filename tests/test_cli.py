@@ -162,3 +162,38 @@ def test_console_script_runs_in_a_subprocess() -> None:
     assert "\x1b[" not in r.stdout
     h = subprocess.run([exe, "--help"], capture_output=True, text=True, check=False)
     assert "Exit codes" in h.stdout
+
+
+def test_python_api_check_is_the_cli_prediction() -> None:
+    """``import tpulint; tpulint.check(path)``: the same model report as ``tpulint check -f json``,
+    with the same options; ``import tpulint`` alone loads nothing else."""
+    import json
+    import subprocess
+    import sys
+
+    import tpulint
+
+    r = subprocess.run(
+        [sys.executable, "-c", "import sys, tpulint; print(sorted(m for m in sys.modules if m.startswith('tpulint')))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert r.stdout.strip() == "['tpulint']"
+    mid = FIXTURES / "unsupported_mid.tflite"
+    for kwargs, args in (
+        ({}, []),
+        ({"runtime": 13, "compiler": "15.0"}, ["--runtime", "13", "--compiler-version", "15.0"]),
+        ({"multiple_subgraphs": True}, ["-a"]),
+        ({"select": ["TPU5"]}, ["--select", "TPU5"]),
+    ):
+        api = tpulint.check(mid, **kwargs).to_dict()
+        _, out, _ = run("check", "-f", "json", *args, str(mid))
+        cli = json.loads(out)["models"][0]
+        assert api == cli, kwargs
+    selected = tpulint.check(mid, select=["TPU5"])
+    assert {f.code for f in selected.findings} == {"TPU501"}
+    assert [o.placement for o in selected.ops] == [o.placement for o in tpulint.check(mid).ops]
+    broken = tpulint.check(FIXTURES / "README.md")
+    assert not broken.ok and broken.error is not None and broken.error["code"] == "TPU902"
+    for bad in ({"compiler": "9.9"}, {"runtime": 99}, {"select": ["XYZ"]}):
+        with pytest.raises(ValueError):
+            tpulint.check(mid, **bad)  # type: ignore[arg-type]
