@@ -6,7 +6,7 @@ present) and generated models (``benchmarks/gen_models.py``: 150 / 1,000 / 10,00
 
 1. cold CLI: the whole ``tpulint check MODEL`` process (interpreter start, imports, read, rules,
    output), median of ``--runs`` runs, for the text and JSON formats; ``tpulint --help`` too;
-2. in-process analysis per model and per op (``load_model`` + ``analyze_model``, imports done),
+2. in-process analysis per model and per op (``tpulint.check``: ``load_model`` + ``analyze_model``, imports done),
    split into verify / parse / analyze;
 3. peak RSS of ``tpulint check -f json`` against file size, relative to the same process on the
    smallest fixture (the interpreter with tpulint loaded);
@@ -159,6 +159,7 @@ def _repeat(fn: Callable[[], Any], budget_s: float, min_runs: int = 3, max_runs:
 def in_process(paths: list[Path], budget_s: float, rounds: int = 3) -> list[dict[str, Any]]:
     """Best time per model and phase over ``rounds`` interleaved rounds: the machine is shared, and
     a slow phase of a few seconds would otherwise spoil every run of the model measured in it."""
+    import tpulint
     from tpulint.analyze import analyze_model
     from tpulint.context import Target
     from tpulint.errors import TpulintError
@@ -181,9 +182,7 @@ def in_process(paths: list[Path], budget_s: float, rounds: int = 3) -> list[dict
         model = parse_model(data, path=p, verify=False)
 
         def full(p: Path = p) -> None:
-            m = load_model(p)
-            analyze_model(m, target)
-            m.close()
+            tpulint.check(p)  # the Python API: read, verify, analyse (load_model + analyze_model)
 
         def verify(data: Any = data) -> None:
             verify_tflite(data)
@@ -473,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(
             table(
-                "In-process analysis (load_model + analyze_model; imports done; best of 3 interleaved rounds)",
+                "In-process `tpulint.check(path)`: verify + parse + analyze (imports done; best of 3 rounds)",
                 ["model", "KiB", "ops", "tensors", "verify ms", "parse ms", "analyze ms", "total ms", "µs/op (total)"],
                 lines,
             )
