@@ -49,19 +49,16 @@ def check(
     from pathlib import Path
 
     from tpulint.analyze import analyze_path
-    from tpulint.context import COMPILER_VERSIONS, Target
+    from tpulint.context import Target
     from tpulint.registry import all_rules, expand_selector
-    from tpulint.ruledata import compilers, default_compiler
+    from tpulint.ruledata import default_compiler
 
-    version = compiler or default_compiler()
-    if version not in COMPILER_VERSIONS:
-        raise ValueError(f"unknown compiler version {version!r} (known: {', '.join(COMPILER_VERSIONS)})")
-    spec = compilers()[version]
-    if runtime is not None and not spec.min_runtime <= runtime <= spec.default_runtime:
-        raise ValueError(
-            f"runtime {runtime} is not supported by compiler {version} "
-            f"(it accepts {spec.min_runtime}-{spec.default_runtime})"
-        )
+    target = Target.checked(
+        compiler or default_compiler(),
+        runtime,
+        multiple_subgraphs=multiple_subgraphs,
+        intermediate_tensors=tuple(intermediate_tensors),
+    )
     selected: set[str] | None = None
     if select is not None:
         known = all_rules()
@@ -71,12 +68,6 @@ def check(
             if not codes:
                 raise ValueError(f"unknown rule code or prefix {selector!r}")
             selected |= codes
-    target = Target(
-        compiler=version,
-        runtime=runtime,
-        multiple_subgraphs=multiple_subgraphs,
-        intermediate_tensors=tuple(intermediate_tensors),
-    )
     report = analyze_path(Path(path), target)
     if selected is not None:
         report.findings = [f for f in report.findings if f.code in selected]

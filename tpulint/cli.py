@@ -168,8 +168,8 @@ def check(
     ] = 1,
 ) -> None:
     """Predict placement (Edge TPU / CPU) and the compiler status of every op, with reasons and fixes."""
-    from tpulint.context import COMPILER_VERSIONS, Target
-    from tpulint.ruledata import compilers, default_compiler
+    from tpulint.context import Target
+    from tpulint.ruledata import default_compiler
     from tpulint.settings import check_settings
 
     try:
@@ -200,23 +200,19 @@ def check(
     runtime = runtime if runtime is not None else settings.config.runtime
     cv = compiler_version or (confirmer.modeled_version if confirmer else None)
     cv = cv or settings.config.compiler_version or default_compiler()
-    if cv not in COMPILER_VERSIONS:
-        raise fail(f"unknown --compiler-version {cv!r} (known: {', '.join(COMPILER_VERSIONS)})")
-    spec = compilers()[cv]
-    if runtime is not None and not spec.min_runtime <= runtime <= spec.default_runtime:
-        raise fail(
-            f"--runtime {runtime} is not supported by compiler {cv} "
-            f"(it accepts {spec.min_runtime}-{spec.default_runtime})"
-        )
     names = tuple(x.strip() for x in (intermediate_tensors or "").split(",") if x.strip())
-    target = Target(
-        compiler=cv,
-        runtime=runtime,
-        multiple_subgraphs=multiple_subgraphs,
-        intermediate_tensors=names,
-        search_delegate=search_delegate,
-        delegate_search_step=delegate_search_step,
-    )
+    try:
+        target = Target.checked(
+            cv,
+            runtime,
+            names=("--compiler-version", "--runtime"),
+            multiple_subgraphs=multiple_subgraphs,
+            intermediate_tensors=names,
+            search_delegate=search_delegate,
+            delegate_search_step=delegate_search_step,
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
     from tpulint.analyze import analyze_many, iter_model_paths
     from tpulint.report import ModelReport, Report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tpulint.graph import Graph
 from tpulint.model import Model, Op, Tensor
@@ -33,6 +34,27 @@ class Target:
     @classmethod
     def default(cls) -> Target:
         return cls(compiler=default_compiler())
+
+    @classmethod
+    def checked(
+        cls,
+        compiler: str,
+        runtime: int | None,
+        *,
+        names: tuple[str, str] = ("compiler version", "runtime"),
+        **options: Any,
+    ) -> Target:
+        """A target for a known compiler version and a runtime it accepts; ``ValueError`` naming
+        them as ``names`` (the CLI says ``--compiler-version`` and ``--runtime``) otherwise."""
+        if compiler not in COMPILER_VERSIONS:
+            raise ValueError(f"unknown {names[0]} {compiler!r} (known: {', '.join(COMPILER_VERSIONS)})")
+        spec = compilers()[compiler]
+        if runtime is not None and not spec.min_runtime <= runtime <= spec.default_runtime:
+            raise ValueError(
+                f"{names[1]} {runtime} is not supported by compiler {compiler} "
+                f"(it accepts {spec.min_runtime}-{spec.default_runtime})"
+            )
+        return cls(compiler=compiler, runtime=runtime, **options)
 
 
 @dataclass(slots=True)

@@ -18,21 +18,12 @@ def make_target(
     intermediate_tensors: Sequence[str] = (),
 ) -> Target:
     """The compiler target from flags > config > defaults; ``ValueError`` with a one-line message."""
-    from tpulint.context import COMPILER_VERSIONS
-    from tpulint.ruledata import compilers, default_compiler
+    from tpulint.ruledata import default_compiler
 
-    cv = compiler_version or settings.config.compiler_version or default_compiler()
-    if cv not in COMPILER_VERSIONS:
-        raise ValueError(f"unknown --compiler-version {cv!r} (known: {', '.join(COMPILER_VERSIONS)})")
-    rt = runtime if runtime is not None else settings.config.runtime
-    spec = compilers()[cv]
-    if rt is not None and not spec.min_runtime <= rt <= spec.default_runtime:
-        raise ValueError(
-            f"--runtime {rt} is not supported by compiler {cv} (it accepts {spec.min_runtime}-{spec.default_runtime})"
-        )
-    return Target(
-        compiler=cv,
-        runtime=rt,
+    return Target.checked(
+        compiler_version or settings.config.compiler_version or default_compiler(),
+        runtime if runtime is not None else settings.config.runtime,
+        names=("--compiler-version", "--runtime"),
         multiple_subgraphs=multiple_subgraphs,
         intermediate_tensors=tuple(intermediate_tensors),
     )
