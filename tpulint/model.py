@@ -1,12 +1,13 @@
-"""Read a ``.tflite`` file into plain, frozen Python objects.
+"""Read a ``.tflite`` file into plain Python objects.
 
-This is the only module that touches the ``tflite`` generated bindings. Everything downstream sees
-:class:`Model`, :class:`Subgraph`, :class:`Op` and :class:`Tensor`. The file is memory-mapped;
+This is the only module that reads the flatbuffer (through :mod:`tpulint._schema`, after
+:mod:`tpulint.verify` has checked it). Everything downstream sees :class:`Model`,
+:class:`Subgraph`, :class:`Op` and :class:`Tensor`. The file is memory-mapped;
 weight data is never copied: a tensor knows the size of its constant data and can hand out a
 ``memoryview`` of it on demand (:meth:`Model.buffer_view`).
 
-The objects are ``__slots__`` dataclasses, read-only by convention (nothing downstream assigns to
-them): a frozen dataclass costs five times as much to create (every field goes through
+Tensors, ops, quantizations and buffers are ``__slots__`` classes, read-only by convention
+(nothing downstream assigns to them): a frozen dataclass costs five times as much to create (every field goes through
 ``object.__setattr__``) and a per-instance ``__dict__`` doubles the memory of a tensor, which
 matters for models with 100,000 tensors (issue 7).
 
