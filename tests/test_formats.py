@@ -331,3 +331,24 @@ def test_text_check_through_a_pipe_does_not_import_rich(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code, str(MID)], capture_output=True, text=True, check=False)
     assert "TPU101 [op-not-supported]" in r.stdout
     assert r.stdout.strip().endswith("NO RICH"), r.stdout[-200:]
+
+
+def test_text_widths_count_terminal_cells() -> None:
+    """Wide (CJK) characters take two cells: names are cut and columns padded by cells, as a
+    terminal shows them, and the plain back end agrees with rich's own measure."""
+    from rich.cells import cell_len as rich_cell_len
+
+    from tpulint.emit.text import COLUMNS, _cut, cell_len, op_table
+    from tpulint.report import OpReport
+
+    for text in ("conv", "卷积层/权重", "naïve", "e\u0301t\u00e9", ""):
+        assert cell_len(text) == rich_cell_len(text), text
+    assert cell_len(_cut("卷积层卷积层卷积层卷积层", 12)) <= 12 and _cut("卷积层卷积层卷积层卷积层", 12).endswith("...")
+    ops = [
+        OpReport(0, 0, "CONV_2D", 1, "卷积层/" * 10, "tpu", "Mapped to Edge TPU"),
+        OpReport(0, 1, "ADD", 1, "add", "cpu", "Operation not supported", ["TPU101"]),
+    ]
+    lines = ["".join(p if isinstance(p, str) else p[0] for p in line) for line in op_table(ops, 60)]
+    where = [cell_len(line[: line.index(w)]) for line, w in zip(lines, ("where", "TPU", "CPU"), strict=True)]
+    assert len(set(where)) == 1  # the placement column starts at the same cell on every line
+    assert lines[0].split() == list(COLUMNS)
