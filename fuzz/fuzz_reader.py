@@ -145,15 +145,11 @@ def field_sites(data: bytes) -> list[tuple[int, int]]:
     if len(data) < 8 or data[4:8] != verify.TFLITE_IDENTIFIER:
         return []
     try:  # the structural walk is enough: mutants that then fail the graph checks are fine
-        walker = verify._Walker(memoryview(data))
-        walker.table(struct.unpack_from("<I", data)[0], verify._MODEL, None)
+        tables = verify.walked_tables(data)
     except (ModelFormatError, struct.error):
         return []
-    layouts = {layout.index: layout for layout in verify._LAYOUTS.values()}
-    mask = (1 << verify._KEY_BITS) - 1
     sites: list[tuple[int, int]] = []
-    for key, fields in walker.tables.items():
-        pos, layout = key >> verify._KEY_BITS, layouts[key & mask]
+    for pos, layout, fields in tables:
         for slot, offset in enumerate(fields):
             if not offset or slot not in layout.declared:
                 continue

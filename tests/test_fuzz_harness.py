@@ -77,3 +77,23 @@ print(json.dumps({{"late": sorted(after - before), "not_instrumented": sorted(be
     assert result.returncode == 0, result.stderr[-2000:]
     facts = json.loads(result.stdout)
     assert facts == {"late": [], "not_instrumented": []}
+
+
+def test_structure_aware_mutations_find_fields_and_change_them() -> None:
+    """Half the fuzzer's mutations set fields of a model that verifies: the harness must find the
+    fields (from the verifier's walk) and produce a different input; a non-model gives none."""
+    import random
+
+    from conftest import FIXTURES
+
+    harness = load_harness()
+    data = (FIXTURES / "int8_cnn.tflite").read_bytes()
+    sites = harness.field_sites(data)
+    assert len(sites) > 100
+    assert all(pos >= 0 and pos + size <= len(data) for pos, size in sites)
+    rng = random.Random(7)
+    mutants = [harness.mutate_fields(data, rng) for _ in range(20)]
+    assert all(m is not None and len(m) == len(data) for m in mutants)
+    assert sum(m != data for m in mutants if m is not None) >= 15
+    assert harness.field_sites(b"not a model at all") == []
+    assert harness.mutate_fields(b"TFL3" * 4, rng) is None

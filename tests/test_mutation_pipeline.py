@@ -207,28 +207,13 @@ def seed_models() -> list[tuple[str, bytes, int, int]]:
 Site = tuple[int, int, str]  # (byte position, size, what it is)
 
 
-class _RecordingWalker(V._Walker):
-    """The verifier's structural walk, noting every table it checks (each once)."""
-
-    def __init__(self, buf: memoryview) -> None:
-        super().__init__(buf)
-        self.walked: dict[tuple[int, V._Layout], None] = {}
-
-    def table(self, pos: int, layout: V._Layout, loc: V._Loc) -> int:
-        self.walked[(pos, layout)] = None
-        return super().table(pos, layout, loc)
-
-
 def field_sites(data: bytes) -> tuple[list[Site], list[Site], list[Site]]:
     """Every scalar field, the first elements of every int vector (and of small constant buffers),
     and every vector length of a valid model, found by the verifier's own schema walk."""
-    walker = _RecordingWalker(memoryview(data))
-    walker.table(struct.unpack_from("<I", data)[0], V._MODEL, None)
     scalars: list[Site] = []
     elements: list[Site] = []
     lengths: list[Site] = []
-    for pos, layout in sorted(walker.walked, key=lambda w: (w[0], w[1].index)):
-        fields = walker.fields(pos, layout)
+    for pos, layout, fields in V.walked_tables(data):
         for slot, offset in enumerate(fields):
             if not offset or slot not in layout.declared:
                 continue

@@ -1063,6 +1063,29 @@ def _find_cycle(count: int, successors: Callable[[int], Sequence[int]]) -> list[
     return None
 
 
+class _RecordingWalker(_Walker):
+    """The structural walk, noting every table it checks (each once, in walk order)."""
+
+    def __init__(self, buf: memoryview) -> None:
+        super().__init__(buf)
+        self.walked: dict[tuple[int, _Layout], None] = {}
+
+    def table(self, pos: int, layout: _Layout, loc: _Loc) -> int:
+        self.walked[(pos, layout)] = None
+        return super().table(pos, layout, loc)
+
+
+def walked_tables(buf: bytes) -> list[tuple[int, _Layout, _Fields]]:
+    """(position, layout, field offsets by slot) of every table the structural walk checks, in
+    file order: the mutation tests and the fuzz harness set fields of a sound model to boundary
+    values. Raises :class:`~tpulint.errors.ModelFormatError` (or ``struct.error`` on a file too
+    short for its root offset) when the structure is unsound; the graph checks are not run."""
+    walker = _RecordingWalker(memoryview(buf))
+    walker.table(_U32.unpack_from(buf, 0)[0], _MODEL, None)
+    walked = sorted(walker.walked, key=lambda w: (w[0], w[1].index))
+    return [(pos, layout, walker.fields(pos, layout)) for pos, layout in walked]
+
+
 def verify_tflite(buf: bytes | bytearray | memoryview | mmap.mmap) -> None:
     """Check that ``buf`` is a TFLite flatbuffer the ``tflite`` bindings can read safely.
 
