@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import hashlib
 import json
 import random
@@ -108,6 +109,12 @@ def test_not_tflite_raises_format_error(tmp_path: Path) -> None:
         read_compiled_bytes(b"garbage!")
     with pytest.raises(ModelReadError):
         read_compiled_model(tmp_path / "missing_edgetpu.tflite")
+    with pytest.raises(ModelReadError, match="is a directory"):
+        read_compiled_model(tmp_path)
+    if hasattr(os, "mkfifo"):  # opened like every model: a FIFO is refused, never waited on
+        os.mkfifo(tmp_path / "pipe_edgetpu.tflite")
+        with pytest.raises(ModelReadError, match="named pipe"):
+            read_compiled_model(tmp_path / "pipe_edgetpu.tflite")
     data = (FIX / "coral_td__split_concat" / "split_concat_edgetpu.tflite").read_bytes()
     for cut in (16, 100, 1000, len(data) // 2):
         with contextlib.suppress(ModelFormatError):  # the only exception allowed

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tpulint.errors import ModelFormatError, ModelReadError
+from tpulint.errors import ModelFormatError
 
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 EXECUTABLE_TYPES = {0: "STAND_ALONE", 1: "PARAMETER_CACHING", 2: "EXECUTION_ONLY"}
@@ -339,16 +339,19 @@ def _builtin_names() -> dict[int, str]:
 
 
 def read_compiled_model(path: str | Path) -> CompiledModel:
-    """Read a compiled (or any) ``.tflite`` file; see :func:`read_compiled_bytes`."""
+    """Read a compiled (or any) ``.tflite`` file; see :func:`read_compiled_bytes`. Opened like
+    every model (:func:`tpulint.model.open_bytes`: one-line errors, no wait on a FIFO)."""
+    import mmap
+
+    from tpulint.model import open_bytes
+
     p = Path(path)
+    raw = open_bytes(p)
     try:
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise ModelReadError(f"{p}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise ModelReadError(f"{p}: is a directory") from exc
-    except OSError as exc:
-        raise ModelReadError(f"{p}: cannot read ({exc.strerror})") from exc
+        data = bytes(raw)
+    finally:
+        if isinstance(raw, mmap.mmap):
+            raw.close()
     return read_compiled_bytes(data, path=p)
 
 
