@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import hashlib
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
