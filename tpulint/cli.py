@@ -168,8 +168,7 @@ def check(
     ] = 1,
 ) -> None:
     """Predict placement (Edge TPU / CPU) and the compiler status of every op, with reasons and fixes."""
-    from tpulint.context import Target
-    from tpulint.ruledata import default_compiler
+    from tpulint.commands.common import make_target
     from tpulint.settings import check_settings
 
     try:
@@ -197,17 +196,14 @@ def check(
             timeout_s=timeout,
             bench=bench,
         )  # exits 4 when there is no compiler; predicts for the version it reports
-    runtime = runtime if runtime is not None else settings.config.runtime
-    cv = compiler_version or (confirmer.modeled_version if confirmer else None)
-    cv = cv or settings.config.compiler_version or default_compiler()
-    names = tuple(x.strip() for x in (intermediate_tensors or "").split(",") if x.strip())
     try:
-        target = Target.checked(
-            cv,
-            runtime,
-            names=("--compiler-version", "--runtime"),
+        target = make_target(
+            settings,
+            runtime=runtime,
+            # flag > the compiler --confirm runs > config > default
+            compiler_version=compiler_version or (confirmer.modeled_version if confirmer else None),
             multiple_subgraphs=multiple_subgraphs,
-            intermediate_tensors=names,
+            intermediate_tensors=intermediate_tensors,
             search_delegate=search_delegate,
             delegate_search_step=delegate_search_step,
         )

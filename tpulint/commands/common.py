@@ -15,17 +15,25 @@ def make_target(
     runtime: int | None,
     compiler_version: str | None,
     multiple_subgraphs: bool = False,
-    intermediate_tensors: Sequence[str] = (),
+    intermediate_tensors: str | None = None,
+    search_delegate: bool = False,
+    delegate_search_step: int = 1,
 ) -> Target:
-    """The compiler target from flags > config > defaults; ``ValueError`` with a one-line message."""
+    """The compiler target from flags > config > defaults; ``ValueError`` with a one-line message.
+
+    ``intermediate_tensors`` is the ``-i`` flag as given: comma-separated tensor names.
+    """
     from tpulint.ruledata import default_compiler
 
+    names = tuple(x.strip() for x in (intermediate_tensors or "").split(",") if x.strip())
     return Target.checked(
         compiler_version or settings.config.compiler_version or default_compiler(),
         runtime if runtime is not None else settings.config.runtime,
         names=("--compiler-version", "--runtime"),
         multiple_subgraphs=multiple_subgraphs,
-        intermediate_tensors=tuple(intermediate_tensors),
+        intermediate_tensors=names,
+        search_delegate=search_delegate,
+        delegate_search_step=delegate_search_step,
     )
 
 

@@ -33,7 +33,6 @@ def report_cmd(
 
     if not model.exists() and not model.is_symlink():  # other unreadable paths: analyze_path says why
         raise fail(f"{model}: no such file")
-    names = [x.strip() for x in (intermediate_tensors or "").split(",") if x.strip()]
     try:
         settings = check_settings([model], config_path=config)
         target = make_target(
@@ -41,7 +40,7 @@ def report_cmd(
             runtime=runtime,
             compiler_version=compiler_version,
             multiple_subgraphs=multiple_subgraphs,
-            intermediate_tensors=names,
+            intermediate_tensors=intermediate_tensors,
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
