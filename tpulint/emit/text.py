@@ -82,13 +82,14 @@ class RichOut:
     """Styled text on a rich console (a terminal)."""
 
     def __init__(self, console: Console) -> None:
-        self.console = console
-        self.width = console.width
-
-    def line(self, *parts: Part) -> None:
         from rich.text import Text
 
-        text = Text(no_wrap=True, overflow="ellipsis")
+        self.console = console
+        self.width = console.width
+        self._text = Text
+
+    def line(self, *parts: Part) -> None:
+        text = self._text(no_wrap=True, overflow="ellipsis")
         for p in parts:
             if isinstance(p, str):
                 text.append(p)
@@ -97,9 +98,7 @@ class RichOut:
         self.console.print(text, no_wrap=True, crop=False, soft_wrap=True)
 
     def rule(self, title: str = "") -> None:
-        from rich.text import Text
-
-        self.console.rule(Text(title, style="bold") if title else "")
+        self.console.rule(self._text(title, style="bold") if title else "")
 
 
 COLUMNS = ("sg", "#", "op", "v", "name", "where", "status", "codes")
