@@ -24,6 +24,17 @@ from tpulint.errors import ModelFormatError
 
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 EXECUTABLE_TYPES = {0: "STAND_ALONE", 1: "PARAMETER_CACHING", 2: "EXECUTION_ONLY"}
+# executable.fbs ``DataType``.
+LAYER_DATA_TYPES = {
+    0: "FIXED_POINT8",
+    1: "FIXED_POINT16",
+    2: "SIGNED_FIXED_POINT32",
+    3: "BFLOAT",
+    4: "HALF",
+    5: "SINGLE",
+    8: "SIGNED_FIXED_POINT8",
+    9: "SIGNED_FIXED_POINT16",
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,26 @@ class CpuOp:
 
 
 @dataclass(frozen=True)
+class LayerInfo:
+    """An input or output ``Layer`` of an executable: a tensor at the Edge TPU boundary."""
+
+    name: str
+    y_dim: int | None
+    x_dim: int | None
+    z_dim: int | None
+    size_bytes: int | None  # padded, for batch 1
+    data_type: str | None  # DWN1 ``DataType``: FIXED_POINT8 (uint8), SIGNED_FIXED_POINT8 (int8), ...
+    zero_point: int | None
+    scale: float | None  # ``dequantization_factor``
+    execution_count: int  # per inference (> 1 inside a loop)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(y, x, z)`` as the package stores it (``1`` for an absent dimension)."""
+        return tuple(d if d is not None else 1 for d in (self.y_dim, self.x_dim, self.z_dim))
+
+
+@dataclass(frozen=True)
 class ExecutableInfo:
     type: str | None  # STAND_ALONE | PARAMETER_CACHING | EXECUTION_ONLY
     name: str | None
@@ -45,6 +76,22 @@ class ExecutableInfo:
     output_layers: tuple[str, ...]
     estimated_cycles: int | None
     parameter_caching_token: int | None
+    input_layer_info: tuple[LayerInfo, ...] = ()
+    output_layer_info: tuple[LayerInfo, ...] = ()
+    batch_size: int | None = None
+    scratch_size_bytes: int | None = None
+    instruction_bytes: int = 0  # encoded instruction bitstreams, all chunks
+    used_narrow_memory_bytes_per_tile: int | None = None
+
+    @property
+    def cached_bytes(self) -> int:
+        """Parameter bytes loaded into on-chip memory once (a ``PARAMETER_CACHING`` executable)."""
+        return (self.parameters_bytes or 0) if self.type == "PARAMETER_CACHING" else 0
+
+    @property
+    def streamed_bytes(self) -> int:
+        """Parameter bytes sent to the Edge TPU on every inference (execution-only / stand-alone)."""
+        return 0 if self.type == "PARAMETER_CACHING" else self.parameters_bytes or 0
 
 
 @dataclass(frozen=True)
@@ -184,6 +231,14 @@ class _Table:
         p = self._field(slot)
         return default if p is None else struct.unpack_from("<Q", self.buf, _need(self.buf, p, 8))[0]
 
+    def float32(self, slot: int) -> float | None:
+        p = self._field(slot)
+        return None if p is None else float(struct.unpack_from("<f", self.buf, _need(self.buf, p, 4))[0])
+
+    def table(self, slot: int) -> _Table | None:
+        p = self._field(slot)
+        return None if p is None else _Table(self.buf, p + _u32(self.buf, p))
+
     def _vector(self, slot: int) -> tuple[int, int] | None:
         p = self._field(slot)
         if p is None:
@@ -251,15 +306,33 @@ def _i32(buf: bytes, pos: int) -> int:
     return int(struct.unpack_from("<i", buf, _need(buf, pos, 4))[0])
 
 
-# Field slots from libedgetpu executable/executable.fbs.
+# Field slots (declaration order) from libedgetpu executable/executable.fbs.
 _PKG_MIN_RUNTIME, _PKG_MULTI_EXE, _PKG_COMPILER_VERSION, _PKG_VIRTUAL_CHIP = 0, 1, 4, 5
-_EXE_NAME, _EXE_PARAMETERS, _EXE_INPUTS, _EXE_OUTPUTS, _EXE_CHIP = 1, 6, 8, 9, 10
-_EXE_TYPE, _EXE_CACHING_TOKEN, _EXE_CYCLES64, _EXE_CYCLES32 = 13, 14, 16, 11
-_LAYER_NAME = 0
+_EXE_NAME, _EXE_BATCH, _EXE_SCRATCH, _EXE_BITSTREAMS, _EXE_PARAMETERS = 1, 3, 4, 5, 6
+_EXE_INPUTS, _EXE_OUTPUTS, _EXE_CHIP, _EXE_CYCLES32, _EXE_NARROW_PER_TILE = 8, 9, 10, 11, 12
+_EXE_TYPE, _EXE_CACHING_TOKEN, _EXE_CYCLES64 = 13, 14, 16
+_BITSTREAM_BYTES = 0  # InstructionBitstream.bitstream
+# Layer: name, size_bytes, y_dim, x_dim, z_dim, numerics, data_type, (union type, union),
+# execution_count_per_inference.
+_LAYER_NAME, _LAYER_SIZE, _LAYER_Y, _LAYER_X, _LAYER_Z, _LAYER_NUMERICS, _LAYER_TYPE = 0, 1, 2, 3, 4, 5, 6
+_LAYER_EXEC_COUNT = 9
+_NUMERICS_ZERO_POINT, _NUMERICS_SCALE = 0, 1
 
 
-def _layer_names(exe: _Table, slot: int) -> tuple[str, ...]:
-    return tuple(layer.string(_LAYER_NAME) or "" for layer in exe.tables(slot))
+def _layer(t: _Table) -> LayerInfo:
+    numerics = t.table(_LAYER_NUMERICS)
+    dtype = t.int16(_LAYER_TYPE, 0)
+    return LayerInfo(
+        name=t.string(_LAYER_NAME) or "",
+        y_dim=t.int32(_LAYER_Y),
+        x_dim=t.int32(_LAYER_X),
+        z_dim=t.int32(_LAYER_Z),
+        size_bytes=t.int32(_LAYER_SIZE),
+        data_type=LAYER_DATA_TYPES.get(dtype if dtype is not None else 0, f"TYPE_{dtype}"),
+        zero_point=numerics.int32(_NUMERICS_ZERO_POINT, 0) if numerics is not None else None,
+        scale=numerics.float32(_NUMERICS_SCALE) if numerics is not None else None,
+        execution_count=t.int32(_LAYER_EXEC_COUNT, 1) or 1,
+    )
 
 
 def _decode_executable(data: bytes) -> ExecutableInfo:
@@ -268,15 +341,23 @@ def _decode_executable(data: bytes) -> ExecutableInfo:
     cycles = exe.int64(_EXE_CYCLES64)
     if cycles is None:
         cycles = exe.int32(_EXE_CYCLES32)
+    inputs = tuple(_layer(t) for t in exe.tables(_EXE_INPUTS))
+    outputs = tuple(_layer(t) for t in exe.tables(_EXE_OUTPUTS))
     return ExecutableInfo(
         type=EXECUTABLE_TYPES.get(type_code if type_code is not None else 0, f"TYPE_{type_code}"),
         name=exe.string(_EXE_NAME),
         chip=exe.string(_EXE_CHIP),
         parameters_bytes=exe.vector_len(_EXE_PARAMETERS),
-        input_layers=_layer_names(exe, _EXE_INPUTS),
-        output_layers=_layer_names(exe, _EXE_OUTPUTS),
+        input_layers=tuple(layer.name for layer in inputs),
+        output_layers=tuple(layer.name for layer in outputs),
         estimated_cycles=cycles,
         parameter_caching_token=exe.uint64(_EXE_CACHING_TOKEN),
+        input_layer_info=inputs,
+        output_layer_info=outputs,
+        batch_size=exe.int32(_EXE_BATCH),
+        scratch_size_bytes=exe.int32(_EXE_SCRATCH),
+        instruction_bytes=sum(b.vector_len(_BITSTREAM_BYTES) for b in exe.tables(_EXE_BITSTREAMS)),
+        used_narrow_memory_bytes_per_tile=exe.int32(_EXE_NARROW_PER_TILE),
     )
 
 
