@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tpulint import __version__
 from tpulint.baseline import fill_fingerprints
+from tpulint.checks.compiled import CompiledContext
 from tpulint.checks.memory import MemoryContext, split_params
 from tpulint.checks.partition_rules import PartitionContext
 from tpulint.context import ModelContext, OpContext, Target
@@ -386,12 +387,23 @@ def _compiled_report(
     if cpu:
         f = cpu[0]
         s.first_cpu_op = FirstCpuOp(0, f.index, f.opcode, f.name, None, [], "left on the CPU by the compiler")
+    from tpulint.compiler.compiled import read_compiled_bytes
+    from tpulint.compiler.inspection import compiled_facts, decode_errors
+
+    cm = read_compiled_bytes(bytes(model.raw_bytes()), path=model.path)
+    errors = decode_errors(cm)
+    if errors:
+        raise ModelFormatError(f"malformed Edge TPU custom op: {errors[0]}", "TPU907")
+    facts = compiled_facts(cm)
+    s.on_chip_param_bytes = facts["parameters"]["cached_bytes"]
+    s.off_chip_param_bytes = facts["parameters"]["streamed_bytes"]
+    s.params_tpu = s.on_chip_param_bytes + s.off_chip_param_bytes
     report.summary = s
-    report.compiled_info = {
-        "edgetpu_custom_ops": len(custom),
-        "edgetpu_custom_op_indices": [o.index for o in custom],
-        "cpu_ops": [{"index": o.index, "opcode": o.opcode, "name": o.name} for o in cpu],
-    }
+    report.compiled_info = facts
+    cctx = CompiledContext(compiled=cm, target=mctx.target)
+    for r in rules[Scope.COMPILED]:
+        for v in r.run(cctx):
+            report.findings.append(_finding(r, v, graph=main))
     fill_fingerprints(report)
     return report
 

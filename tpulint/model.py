@@ -285,6 +285,10 @@ class Model:
             return None
         return memoryview(self._data)[start : start + info.size]
 
+    def raw_bytes(self) -> memoryview:
+        """The whole file, zero-copy (empty once the model is closed)."""
+        return memoryview(self._data if self._data is not None else b"")[: self.file_size]
+
     def tensor_data(self, tensor: Tensor) -> memoryview | None:
         return self.buffer_view(tensor.buffer)
 

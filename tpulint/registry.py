@@ -40,6 +40,7 @@ class Scope(str, enum.Enum):
     MODEL = "model"  # evaluated once per model; may stop compilation (compile_error)
     PARTITION = "partition"  # evaluated on the partition simulator's result
     MEMORY = "memory"  # evaluated on the memory estimate of the Edge TPU part
+    COMPILED = "compiled"  # evaluated on what an already-compiled model's packages hold
     CONFIRM = "confirm"  # evaluated on a confirmation run of the real compiler (`--confirm`, `compile`)
 
 

@@ -221,6 +221,11 @@ def render_summary(out: Out, m: ModelReport) -> None:
     if s.first_cpu_op is not None:
         f = s.first_cpu_op
         out.line(f"First CPU op: #{f.index} {f.opcode} '{f.name}' — {f.reason or f.status or ''}")
+    if m.compiled and m.compiled_info:
+        from tpulint.emit.compiled_text import compiled_lines
+
+        for text in compiled_lines(m.compiled_info):
+            out.line(text)
     if not m.compiled and s.macs_total:
         out.line(
             f"MACs on the Edge TPU: {100 * s.macs_tpu_share:.1f}% of {s.macs_total:,}; "
