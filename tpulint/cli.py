@@ -390,6 +390,10 @@ def _register_subcommands() -> None:
     app.command("compile")(compile_command)  # the real edgetpu_compiler + confirmation
     app.command("bench")(bench_command)  # latency on an Edge TPU, or --cpu
 
+    from tpulint.commands.inspect_cmd import inspect_command
+
+    app.command("inspect")(inspect_command)  # what a compiled *_edgetpu.tflite holds
+
 
 _register_subcommands()
 
