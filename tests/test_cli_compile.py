@@ -133,12 +133,31 @@ def test_compile_success_json(scenario: Scenario, tmp_path: Path) -> None:
     assert sum(r["count"] for r in run_["operator_table"]) == 12
     assert {r["status"] for r in run_["operator_table"]} == {"Mapped to Edge TPU"}
     assert c["actual"]["outcome"] == "full" and c["actual"]["ops_tpu"] == 12 and c["actual"]["cpu_op_indices"] == []
+    # From the real compiled model's DWN1 package (fixtures/compiled/asr_model_v2compiler).
+    assert c["actual"]["min_runtime_version"] == 12 == c["predicted"]["package_runtime"]
+    assert (c["actual"]["cached_param_bytes"], c["actual"]["streamed_param_bytes"]) == (102080, 3072)
     assert c["outputs"]["dir"] == str(out_dir) and not c["outputs"]["temporary"]
     assert c["outputs"]["compiled_models"] == [str(out_dir / "ASR_Model_edgetpu.tflite")]
     assert sha(out_dir / "ASR_Model_edgetpu.tflite") == sha(ASR_OUT)  # the real compiled model
     assert (out_dir / "ASR_Model_edgetpu.log").read_text().startswith("Edge TPU Compiler version 2.0.291256449")
     assert not any(f["code"] == "TPU950" for f in m["findings"])
     assert sha(model) == before and sorted(p.name for p in model.parent.iterdir()) == [model.name]
+
+
+def test_compile_package_runtime_is_compared(scenario: Scenario, tmp_path: Path) -> None:
+    """The stand-in ignores -m and replays the real model compiled with the default -m (package
+    runtime 12); a prediction for -m 11 expects a runtime-11 package, so the diff names it."""
+    scenario("success")
+    model = copy_to(tmp_path, ASR_IN)
+    out_dir = tmp_path / "out"
+    code, out, _ = run(
+        "compile", str(model), "--compiler", str(STAND_IN), "--out-dir", str(out_dir), "-f", "json", "--runtime", "11"
+    )
+    c = confirmation(out)
+    assert code == 3 and c["status"] == "mismatch"
+    (d,) = c["disagreements"]
+    assert d["kind"] == "runtime" and (d["predicted"], d["actual"]) == (11, 12)
+    assert "a device with the target runtime would refuse it" in d["message"]
 
 
 def test_compile_text_reports_the_parsed_result_and_a_temp_dir(scenario: Scenario, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from tpulint.compiler.driver import (
     require_compiler,
     run_compiler,
 )
+from tpulint.compiler.inspection import cached_bytes, required_runtime, streamed_bytes
 from tpulint.compiler.logparse import parse_version
 from tpulint.context import COMPILER_VERSIONS, Target
 from tpulint.report import Finding, ModelReport, OpReport
@@ -241,6 +242,10 @@ class Actual:
     tpu_subgraphs: int | None
     cpu_ops: list[OpReport] | None  # matched input ops left on the CPU (None: no compiled model)
     unmatched_cpu_ops: list[str] = field(default_factory=list)
+    # From the DWN1 packages of the compiled model (None: no compiled model, or nothing mapped).
+    min_runtime_version: int | None = None
+    cached_bytes: int | None = None
+    streamed_bytes: int | None = None
 
     @property
     def first_cpu_op(self) -> OpReport | None:
@@ -264,11 +269,27 @@ def actual_result(m: ModelReport, run: CompileRun | None, failed: bool) -> Actua
         tpu = total - len(cm.cpu_ops) if cm.edgetpu_ops else 0
     cpu = total - tpu if total is not None and tpu is not None else None
     subgraphs = cm.edgetpu_custom_op_count if cm is not None else out.edgetpu_subgraphs
-    return Actual(_outcome(total, tpu), total, tpu, cpu, subgraphs, cpu_ops, unmatched)
+    actual = Actual(_outcome(total, tpu), total, tpu, cpu, subgraphs, cpu_ops, unmatched)
+    if cm is not None and cm.is_compiled:
+        actual.min_runtime_version = required_runtime(cm)
+        actual.cached_bytes, actual.streamed_bytes = cached_bytes(cm), streamed_bytes(cm)
+    return actual
 
 
-def compare(m: ModelReport, run: CompileRun | None, actual: Actual) -> list[Disagreement]:
-    """Every difference between the prediction ``m`` and the compiler's result."""
+# Streaming counts as a disagreement only when it is this share of the parameters or more: the
+# compiler also streams a few KiB in models far below the cache size (corpus: 64 B to 4 KiB).
+STREAMING_SHARE = 0.05
+
+
+def _streams(streamed: int, total: int) -> bool:
+    return total > 0 and streamed >= STREAMING_SHARE * total
+
+
+def compare(
+    m: ModelReport, run: CompileRun | None, actual: Actual, *, package_runtime: int | None = None
+) -> list[Disagreement]:
+    """Every difference between the prediction ``m`` and the compiler's result (``package_runtime``:
+    the ``min_runtime_version`` the target's compiler and ``-m`` write into the package)."""
     s = m.summary
     out: list[Disagreement] = []
     if s.outcome != actual.outcome and actual.outcome is not None:
@@ -289,6 +310,38 @@ def compare(m: ModelReport, run: CompileRun | None, actual: Actual) -> list[Disa
     if table:
         out.extend(diff_counts(predicted_pairs, table))
     kinds = {d.kind for d in out}
+    stamp = package_runtime
+    refused = " (a device with the target runtime would refuse it)"
+    if stamp is not None and actual.min_runtime_version is not None and actual.min_runtime_version != stamp:
+        out.append(
+            Disagreement(
+                "runtime",
+                None,
+                None,
+                stamp,
+                actual.min_runtime_version,
+                f"predicted a package for Edge TPU runtime {stamp}, the compiled package requires runtime "
+                f"{actual.min_runtime_version}"
+                + (refused if actual.min_runtime_version > m.runtime else ""),
+            )
+        )
+    if actual.streamed_bytes is not None and actual.cached_bytes is not None:
+        a_total = actual.cached_bytes + actual.streamed_bytes
+        p_total = s.on_chip_param_bytes + s.off_chip_param_bytes
+        a_streams = _streams(actual.streamed_bytes, a_total)
+        p_streams = _streams(s.off_chip_param_bytes, p_total)
+        if a_streams != p_streams:
+            out.append(
+                Disagreement(
+                    "parameter_streaming",
+                    None,
+                    None,
+                    s.off_chip_param_bytes,
+                    actual.streamed_bytes,
+                    f"predicted {s.off_chip_param_bytes:,} of {p_total:,} parameter bytes streamed, the compiled "
+                    f"model streams {actual.streamed_bytes:,} of {a_total:,}",
+                )
+            )
     if actual.tpu_subgraphs is not None and actual.tpu_subgraphs != s.tpu_subgraphs:
         out.append(
             Disagreement(
@@ -394,6 +447,7 @@ class Confirmation:
             "cpu_op_indices": [o.index for o in cpu_ops],
             "on_chip_param_bytes": s.on_chip_param_bytes,
             "off_chip_param_bytes": s.off_chip_param_bytes,
+            "package_runtime": self.target.package_runtime,
         }
         run = self.run
         written = run is not None and bool(run.compiled_paths or run.log_paths)
@@ -409,6 +463,9 @@ class Confirmation:
                 "first_cpu_op": _op_ref(a.first_cpu_op, _table_status(run, a.first_cpu_op), predicted=False),
                 "cpu_op_indices": [o.index for o in a.cpu_ops] if a.cpu_ops is not None else None,
                 "unmatched_cpu_ops": a.unmatched_cpu_ops,
+                "min_runtime_version": a.min_runtime_version,
+                "cached_param_bytes": a.cached_bytes,
+                "streamed_param_bytes": a.streamed_bytes,
             }
         compiler_block: dict[str, Any] | None = None
         if run is not None:
@@ -560,7 +617,7 @@ def _run_and_compare(c: Confirmation, m: ModelReport, target: Target, settings: 
         c.output_dir = c.run.temp_dir if c.run.temp_dir_kept else None
         c.output_dir_temporary = c.output_dir is not None
     c.actual = actual_result(m, c.run, c.refused)
-    c.disagreements = compare(m, c.run, c.actual)
+    c.disagreements = compare(m, c.run, c.actual, package_runtime=target.package_runtime)
     c.status = "mismatch" if c.disagreements else "match"
 
 

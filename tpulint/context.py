@@ -31,6 +31,12 @@ class Target:
     def effective_runtime(self) -> int:
         return self.runtime if self.runtime is not None else self.spec.default_runtime
 
+    @property
+    def package_runtime(self) -> int:
+        """The ``min_runtime_version`` the compiler writes into its package: the ``-m`` given, or
+        the compiler's own default stamp (rules/compilers.toml ``package_runtime``)."""
+        return self.runtime if self.runtime is not None else self.spec.package_runtime
+
     @classmethod
     def default(cls) -> Target:
         return cls(compiler=default_compiler())

@@ -132,8 +132,17 @@ def side_by_side(m: ModelReport, c: Confirmation) -> list[str]:
     )
     known = a.get("cpu_op_indices") is not None  # the compiled model was read
     row("first CPU op", _first(p.get("first_cpu_op")), _first(a.get("first_cpu_op")) if known else "-")
-    row("parameters on chip", size(p.get("on_chip_param_bytes")), size(run.get("on_chip_memory_used")))
-    row("parameters off chip", size(p.get("off_chip_param_bytes")), size(run.get("off_chip_memory_used")))
+    row("package runtime", str(p.get("package_runtime")), _opt(a.get("min_runtime_version")))
+    row(
+        "parameters on chip",
+        size(p.get("on_chip_param_bytes")),
+        _param(a.get("cached_param_bytes"), run, "on_chip_memory_used"),
+    )
+    row(
+        "parameters off chip",
+        size(p.get("off_chip_param_bytes")),
+        _param(a.get("streamed_param_bytes"), run, "off_chip_memory_used"),
+    )
     if bench:
         if result:
             row("first inference", "-", "-", f"{result['first_invoke_ms']:.3f} ms")
@@ -147,6 +156,18 @@ def side_by_side(m: ModelReport, c: Confirmation) -> list[str]:
         else:
             row("latency", "-", "-", "not measured")
     return _table(rows)
+
+
+def _opt(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _param(package_bytes: int | None, run: dict[str, Any], log_key: str) -> str:
+    """The compiled package's parameter bytes, and what the compiler printed for it (if it did)."""
+    printed = run.get(log_key)
+    if package_bytes is None:
+        return size(printed)
+    return size(package_bytes) + (f" (log: {size(printed)})" if printed is not None else "")
 
 
 def verdict_lines(c: Confirmation) -> list[str]:

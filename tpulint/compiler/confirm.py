@@ -27,6 +27,8 @@ DisagreementKind = Literal[
     "outcome",
     "tpu_subgraphs",
     "cpu_op_set",
+    "runtime",
+    "parameter_streaming",
 ]
 
 
