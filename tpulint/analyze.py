@@ -274,6 +274,7 @@ def analyze_model(
             report.findings.append(_finding(r, v))
 
     report.summary = _summary(report, main, tpu_param_bytes, compile_error)
+    report.quantization = mctx.quant_mode().to_dict()
     report.findings.sort(key=_finding_order)
     fill_fingerprints(report)
     return report

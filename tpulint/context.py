@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpulint.graph import Graph
 from tpulint.model import Model, Op, Tensor
 from tpulint.ruledata import CompilerSpec, OpSpec, compilers, default_compiler, op_table
+
+if TYPE_CHECKING:
+    from tpulint.quantmode import QuantMode
 
 COMPILER_VERSIONS = ("16.0", "15.0", "14.1", "2.1", "2.0", "1.0")
 
@@ -114,3 +117,12 @@ class ModelContext:
     model: Model
     target: Target
     graphs: list[Graph]
+    _quant_mode: QuantMode | None = field(default=None, repr=False)
+
+    def quant_mode(self) -> QuantMode:
+        """The quantization mode of subgraph 0 (what the converter did), computed once."""
+        if self._quant_mode is None:
+            from tpulint.quantmode import detect
+
+            self._quant_mode = detect(self.graphs[0])
+        return self._quant_mode

@@ -140,6 +140,7 @@ class ModelReport:
     findings: list[Finding] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     compiled_info: dict[str, Any] | None = None
+    quantization: dict[str, Any] | None = None  # tpulint.quantmode.QuantMode.to_dict(); None for compiled input
     file_size: int = 0
     confirmation: dict[str, Any] | None = None
 

@@ -226,6 +226,12 @@ def render_summary(out: Out, m: ModelReport) -> None:
 
         for text in compiled_lines(m.compiled_info):
             out.line(text)
+    if m.quantization:
+        q = m.quantization
+        out.line(
+            f"Quantization: {q['description']} · inputs {', '.join(q['input_types']) or '-'} · "
+            f"outputs {', '.join(q['output_types']) or '-'}"
+        )
     if not m.compiled and s.macs_total:
         out.line(
             f"MACs on the Edge TPU: {100 * s.macs_tpu_share:.1f}% of {s.macs_total:,}; "
