@@ -21,6 +21,7 @@ FAMILIES = {
     "4": "runtime / op version",
     "5": "partition",
     "6": "memory",
+    "7": "converter",
     "9": "model / tool",
 }
 

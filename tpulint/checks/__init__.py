@@ -1,5 +1,27 @@
 """Rule predicates, one module per family. Importing this package registers every rule."""
 
-from tpulint.checks import compiled, confirmation, dtypes, memory, modelwide, ops, partition_rules, shapes, versions
+from tpulint.checks import (
+    compiled,
+    confirmation,
+    converter,
+    dtypes,
+    memory,
+    modelwide,
+    ops,
+    partition_rules,
+    shapes,
+    versions,
+)
 
-__all__ = ["compiled", "confirmation", "dtypes", "memory", "modelwide", "ops", "partition_rules", "shapes", "versions"]
+__all__ = [
+    "compiled",
+    "confirmation",
+    "converter",
+    "dtypes",
+    "memory",
+    "modelwide",
+    "ops",
+    "partition_rules",
+    "shapes",
+    "versions",
+]
