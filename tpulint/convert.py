@@ -8,8 +8,9 @@ TensorFlow.
 The settings are the Edge TPU's requirements (and what tpulint's findings recommend):
 
 * ``optimizations = [Optimize.DEFAULT]`` with a representative dataset (full-integer quantization),
-* ``target_spec.supported_ops = [TFLITE_BUILTINS_INT8]`` (conversion fails rather than leaving a
-  float op behind),
+* ``target_spec.supported_ops = [TFLITE_BUILTINS_INT8]`` (an op with no TFLite builtin fails the
+  conversion; an op with no int8 kernel may still be left in float between DEQUANTIZE/QUANTIZE --
+  TensorFlow 2.21 does that with SIN -- and the check afterwards reports it),
 * ``inference_input_type`` / ``inference_output_type`` uint8 (default) or int8, so the model has no
   QUANTIZE/DEQUANTIZE at its edges (float32 I/O only when asked for),
 * a fixed input shape with batch 1: the model is traced again with fixed ``TensorSpec``s and
