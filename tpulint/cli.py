@@ -6,7 +6,8 @@ Exit codes (also in ``tpulint --help`` and the README):
 * 1 — at least one model has an op predicted on the CPU / a finding at or above the threshold;
 * 2 — usage or configuration error, or a model that cannot be read;
 * 3 — ``--confirm``: the real compiler disagreed with the prediction (rules have drifted);
-* 4 — a required external tool is missing (``compile``/``bench``: no compiler, no Edge TPU).
+* 4 — a required external tool is missing (``compile``/``bench``: no compiler, no Edge TPU;
+  ``convert``: no TensorFlow).
 """
 
 from __future__ import annotations
@@ -390,9 +391,11 @@ def _register_subcommands() -> None:
     app.command("compile")(compile_command)  # the real edgetpu_compiler + confirmation
     app.command("bench")(bench_command)  # latency on an Edge TPU, or --cpu
 
+    from tpulint.commands.convert_cmd import convert_command
     from tpulint.commands.inspect_cmd import inspect_command
 
     app.command("inspect")(inspect_command)  # what a compiled *_edgetpu.tflite holds
+    app.command("convert")(convert_command)  # SavedModel / Keras -> full-integer .tflite, then check
 
 
 _register_subcommands()
