@@ -13,10 +13,10 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tpulint import __version__
+from tpulint import __version__, latency, param_memory
 from tpulint.baseline import fill_fingerprints
 from tpulint.checks.compiled import CompiledContext
-from tpulint.checks.memory import MemoryContext, split_params
+from tpulint.checks.memory import MemoryContext, memory_dict, segment_dict
 from tpulint.checks.partition_rules import PartitionContext
 from tpulint.context import ModelContext, OpContext, Target
 from tpulint.errors import ModelFormatError, ModelReadError, TpulintError
@@ -152,6 +152,7 @@ def analyze_model(
             "multiple_subgraphs": target.multiple_subgraphs,
             "intermediate_tensors": list(target.intermediate_tensors),
             "search_delegate": target.search_delegate,
+            "num_segments": target.num_segments,
         },
     )
     graphs = [Graph.build(model, sg) for sg in model.subgraphs]
@@ -267,14 +268,25 @@ def analyze_model(
                 )
             )
 
-    # 5. Memory.
-    tpu_param_bytes = _unique_param_bytes(main, [i for i in part.tpu_ops]) if compile_error is None else 0
+    # 5. Memory: the compiler's parameter layout and cache fill for the ops on the Edge TPU.
+    tpu_ops = list(part.tpu_ops) if compile_error is None else []
+    tpu_param_bytes = _unique_param_bytes(main, tpu_ops) if tpu_ops else 0
+    memory = param_memory.predict(main, tpu_ops, compiler=target.compiler)
     for r in rules[Scope.MEMORY]:
-        for v in r.run(MemoryContext(param_bytes_tpu=tpu_param_bytes)):
+        for v in r.run(MemoryContext(param_bytes_tpu=tpu_param_bytes, prediction=memory)):
             report.findings.append(_finding(r, v))
 
     report.summary = _summary(report, main, tpu_param_bytes, compile_error)
+    report.summary.on_chip_param_bytes = memory.cached_bytes
+    report.summary.off_chip_param_bytes = memory.streamed_bytes
+    report.memory = memory_dict(memory)
+    if target.num_segments > 1 and len(tpu_ops) >= target.num_segments:
+        report.segments = [segment_dict(seg) for seg in param_memory.segments(main, tpu_ops, target.num_segments)]
     report.quantization = mctx.quant_mode().to_dict()
+    try:  # an estimate only: a model with absurd (but valid) sizes gets none rather than an error
+        report.latency_estimate = latency.estimate_for_report(main, report).to_dict() if report.ops else None
+    except (OverflowError, ValueError):
+        report.latency_estimate = None
     report.findings.sort(key=_finding_order)
     fill_fingerprints(report)
     return report
@@ -320,7 +332,6 @@ def _summary(
     s.macs_tpu = sum(o.macs for o in ops0 if o.placement == "tpu")
     s.params_total = _unique_param_bytes(main, range(len(main.subgraph.ops)))
     s.params_tpu = tpu_param_bytes
-    s.on_chip_param_bytes, s.off_chip_param_bytes = split_params(tpu_param_bytes)
     if compile_error is not None:
         s.outcome = "compile_error"
         s.compiler_error = compile_error[1].compiler_error

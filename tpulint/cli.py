@@ -138,6 +138,12 @@ def check(
     delegate_search_step: Annotated[
         int, typer.Option("--delegate-search-step", "-k", min=1, help="Model -k (step of -d).")
     ] = 1,
+    num_segments: Annotated[
+        int, typer.Option("--num-segments", "-n", min=1, help="Predict the -n N pipeline split (segments, bytes).")
+    ] = 1,
+    co_compile: Annotated[
+        bool, typer.Option("--co-compile", help="Predict how the models, compiled together, share the cache.")
+    ] = False,
     confirm: Annotated[
         bool, typer.Option("--confirm", help="Also run the real edgetpu_compiler and compare (exit 3 if it differs).")
     ] = False,
@@ -207,6 +213,7 @@ def check(
             intermediate_tensors=intermediate_tensors,
             search_delegate=search_delegate,
             delegate_search_step=delegate_search_step,
+            num_segments=num_segments,
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -244,6 +251,10 @@ def check(
         report.models.append(m)
     if not any_path or not report.models:
         raise fail("no .tflite files found in " + ", ".join(str(p) for p in paths))
+    if co_compile:
+        from tpulint.cocompile import share_cache
+
+        share_cache(report.models, target)
 
     _emit(
         report,

@@ -25,6 +25,7 @@ class Target:
     intermediate_tensors: tuple[str, ...] = ()  # -i
     search_delegate: bool = False  # -d
     delegate_search_step: int = 1  # -k
+    num_segments: int = 1  # -n: pipeline over N Edge TPUs
 
     @property
     def spec(self) -> CompilerSpec:

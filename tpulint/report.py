@@ -141,6 +141,9 @@ class ModelReport:
     options: dict[str, Any] = field(default_factory=dict)
     compiled_info: dict[str, Any] | None = None
     quantization: dict[str, Any] | None = None  # tpulint.quantmode.QuantMode.to_dict(); None for compiled input
+    memory: dict[str, Any] | None = None  # tpulint.checks.memory.memory_dict(); None for compiled input
+    segments: list[dict[str, Any]] | None = None  # --num-segments N: the predicted -n N pipeline split
+    latency_estimate: dict[str, Any] | None = None  # tpulint.latency.LatencyEstimate.to_dict()
     file_size: int = 0
     confirmation: dict[str, Any] | None = None
 

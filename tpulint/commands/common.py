@@ -18,6 +18,7 @@ def make_target(
     intermediate_tensors: str | None = None,
     search_delegate: bool = False,
     delegate_search_step: int = 1,
+    num_segments: int = 1,
 ) -> Target:
     """The compiler target from flags > config > defaults; ``ValueError`` with a one-line message.
 
@@ -34,6 +35,7 @@ def make_target(
         intermediate_tensors=names,
         search_delegate=search_delegate,
         delegate_search_step=delegate_search_step,
+        num_segments=num_segments,
     )
 
 

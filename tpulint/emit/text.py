@@ -236,8 +236,46 @@ def render_summary(out: Out, m: ModelReport) -> None:
         out.line(
             f"MACs on the Edge TPU: {100 * s.macs_tpu_share:.1f}% of {s.macs_total:,}; "
             f"parameters: {100 * s.params_tpu_share:.1f}% of {_mib(s.params_total)}"
-            + (f" ({_mib(s.off_chip_param_bytes)} streamed off-chip)" if s.off_chip_param_bytes else "")
         )
+    for text in _memory_lines(m):
+        out.line(text)
+
+
+def _memory_lines(m: ModelReport) -> list[str]:
+    """Predicted memory lines (as the compiler prints them), segments, co-compilation, latency."""
+    lines: list[str] = []
+    mem = m.memory
+    if mem and (mem["cached_param_bytes"] or mem["streamed_param_bytes"]):
+        lines.append(
+            f"Memory (predicted): on-chip used {_mib(mem['on_chip_used_bytes'])}, "
+            f"remaining {_mib(mem['on_chip_remaining_bytes'])}, off-chip streamed {_mib(mem['off_chip_bytes'])}"
+        )
+        shared = mem.get("co_compiled")
+        if shared:
+            lines.append(
+                f"Co-compiled ({shared['position'] + 1} of {shared['models']}): "
+                f"{_mib(shared['cache_available_bytes'])} of cache left for it, "
+                f"{_mib(shared['off_chip_bytes'])} streamed"
+                + (
+                    f" ({_mib(shared['streamed_for_sharing_bytes'])} because of sharing)"
+                    if shared["streamed_for_sharing_bytes"]
+                    else ""
+                )
+            )
+    for seg in m.segments or []:
+        lines.append(
+            f"Segment {seg['index']}: ops #{seg['first_op']}-#{seg['last_op']} ({seg['ops']} ops), "
+            f"{_mib(seg['param_bytes'])} parameters, "
+            + ("fits on chip" if seg["fits_on_chip"] else f"streams {_mib(seg['memory']['off_chip_bytes'])}")
+        )
+    lat = m.latency_estimate
+    if lat:
+        lines.append(
+            f"Latency (estimate, USB 3): {lat['total_ms']:.2f} ms (TPU {lat['tpu_compute_ms']:.2f}, "
+            f"streaming {lat['streaming_ms']:.2f}, I/O {lat['io_ms']:.2f}, CPU {lat['cpu_ms']:.2f}, "
+            f"overhead {lat['overhead_ms']:.2f})"
+        )
+    return lines
 
 
 def render(report: Report, out: Out, *, show_ops: str = "all", show_baselined: bool = False) -> None:
