@@ -24,7 +24,6 @@ from conftest import FIXTURES, ROOT
 from typer.testing import CliRunner
 
 from tpulint import cli
-from tpulint.commands import convert_cmd
 from tpulint.convert import (
     INSTALL_HINT,
     ConvertError,
@@ -160,13 +159,6 @@ def test_check_and_help_never_import_tensorflow() -> None:
     code, out, _, probe = run_blocked("convert", "--help")
     assert code == 0 and "--representative" in out and "--io-type" in out
     assert probe == "ATTEMPTS= CONVERT_LOADED=False"
-
-
-def test_check_option_choices_mirror_cli() -> None:
-    pairs = [(convert_cmd.CheckFormat, cli.Format), (convert_cmd.CheckFailOn, cli.FailOn)]
-    pairs.append((convert_cmd.CheckShowOps, cli.ShowOps))
-    for mirror, original in pairs:
-        assert [m.value for m in mirror] == [o.value for o in original]
 
 
 def test_parse_input_shapes() -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from tpulint import __version__
+from tpulint.commands.choices import FailOn, Format, ShowOps
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,26 +44,6 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    text = "text"
-    concise = "concise"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
-    junit = "junit"
-    compiler_log = "compiler-log"
-
-
-class FailOn(str, Enum):
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-
-class ShowOps(str, Enum):
-    all = "all"
-    cpu = "cpu"
-    none = "none"
 
 
 def _version(value: bool) -> None:

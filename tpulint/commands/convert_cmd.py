@@ -16,29 +16,7 @@ from typing import Annotated
 
 import typer
 
-
-# The check options' choices, mirrored from tpulint.cli (importing it here would be circular:
-# cli imports this module to register the command). tests/test_convert.py keeps them equal.
-class CheckFormat(str, Enum):
-    text = "text"
-    concise = "concise"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
-    junit = "junit"
-    compiler_log = "compiler-log"
-
-
-class CheckFailOn(str, Enum):
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-
-class CheckShowOps(str, Enum):
-    all = "all"
-    cpu = "cpu"
-    none = "none"
+from tpulint.commands.choices import FailOn, Format, ShowOps
 
 
 class IoType(str, Enum):
@@ -90,9 +68,7 @@ def convert_command(
     ] = None,
     std: Annotated[float | None, typer.Option("--std", help="Images: see --mean (default 1).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show TensorFlow's own log output.")] = False,
-    fmt: Annotated[
-        CheckFormat, typer.Option("--format", "-f", help="Report format (as for check).")
-    ] = CheckFormat.text,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format (as for check).")] = Format.text,
     runtime: Annotated[
         int | None, typer.Option("--runtime", "-m", help="Edge TPU runtime version to target (10-14).")
     ] = None,
@@ -103,10 +79,10 @@ def convert_command(
     extend_select: Annotated[list[str] | None, typer.Option("--extend-select", help="Add codes/prefixes.")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Ignore these codes/prefixes.")] = None,
     fail_on: Annotated[
-        CheckFailOn | None, typer.Option("--fail-on", help="Lowest severity that fails (exit 1). Default: error.")
+        FailOn | None, typer.Option("--fail-on", help="Lowest severity that fails (exit 1). Default: error.")
     ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings.")] = False,
-    show_ops: Annotated[CheckShowOps, typer.Option("--show-ops", help="Op table in text output.")] = CheckShowOps.all,
+    show_ops: Annotated[ShowOps, typer.Option("--show-ops", help="Op table in text output.")] = ShowOps.all,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR / PRE_COMMIT=1).")] = False,
     config: Annotated[
         Path | None, typer.Option("--config", help="Config file (default: nearest tpulint.toml / pyproject.toml).")

@@ -20,6 +20,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tpulint.commands.choices import FailOn
+
 
 class InspectFormat(str, Enum):
     text = "text"
@@ -33,9 +35,7 @@ def inspect_command(
         int | None,
         typer.Option("--runtime", "-m", help="The device's Edge TPU runtime (TPU404 if a package needs more)."),
     ] = None,
-    fail_on: Annotated[
-        str | None, typer.Option("--fail-on", help="Lowest severity that fails (exit 1): error, warning, info.")
-    ] = None,
+    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Lowest severity that fails (exit 1).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR / PRE_COMMIT=1).")] = False,
 ) -> None:
@@ -47,10 +47,10 @@ def inspect_command(
     from tpulint.report import ModelReport
     from tpulint.settings import check_settings
 
-    if fail_on is not None and fail_on not in ("error", "warning", "info"):
-        raise fail(f"--fail-on must be error, warning or info, not {fail_on!r}")
     try:
-        settings = check_settings(models, config_path=config, fail_on=fail_on, use_baseline=False)
+        settings = check_settings(
+            models, config_path=config, fail_on=fail_on.value if fail_on else None, use_baseline=False
+        )
         target = make_target(settings, runtime=runtime, compiler_version=None)
     except ValueError as exc:
         raise fail(str(exc)) from None
