@@ -24,7 +24,6 @@ to the log's. Ends with the share of cases whose predicted total is within 10% o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 
 from tpulint.analyze import analyze_path
 from tpulint.compiler.logparse import parse_size, parse_version
-from tpulint.corpus import target_for
+from tpulint.corpus import pair_cases, target_for
 from tpulint.graph import Graph
 from tpulint.model import load_model
 from tpulint.param_memory import MemoryPrediction, predict
@@ -108,14 +107,7 @@ def score_case(case_dir: Path, truth: dict[str, Any], compiler_from: str = "log"
 
 
 def cases(corpus: Path) -> list[tuple[Path, dict[str, Any]]]:
-    out = []
-    for d in sorted(corpus.iterdir()):
-        p = d / "truth.json"
-        if p.is_file():
-            t = json.loads(p.read_text())
-            if t.get("kind") == "pair":
-                out.append((d, t))
-    return out
+    return pair_cases(corpus)
 
 
 def _fmt_rel(r: float) -> str:

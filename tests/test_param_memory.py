@@ -20,6 +20,7 @@ from conftest import FIXTURES, ROOT, corpus_or_skip
 
 from tpulint.compiler.compiled import read_compiled_model
 from tpulint.compiler.logparse import parse_version
+from tpulint.corpus import pair_cases
 from tpulint.graph import Graph
 from tpulint.model import Model, load_model, parse_model
 from tpulint.param_memory import (
@@ -546,15 +547,7 @@ def test_cost_is_linear_in_the_op_count() -> None:
 
 
 def _pair_cases() -> list[tuple[Path, dict]]:
-    corpus = corpus_or_skip()
-    out = []
-    for d in sorted(corpus.iterdir()):
-        p = d / "truth.json"
-        if p.is_file():
-            t = json.loads(p.read_text())
-            if t.get("kind") == "pair":
-                out.append((d, t))
-    return out
+    return pair_cases(corpus_or_skip())
 
 
 def _truth_tpu(t: dict, g: Graph) -> list[int]:

@@ -88,6 +88,16 @@ def target_for(truth: dict[str, Any]) -> tuple[Target, list[str]]:
     return target, flags
 
 
+def pair_cases(corpus: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every ``pair`` case (input and compiled model both present) with its ``truth.json``, by name."""
+    out = []
+    for d in sorted(p for p in corpus.iterdir() if (p / "truth.json").is_file()):
+        truth = json.loads((d / "truth.json").read_text())
+        if truth.get("kind") == "pair":
+            out.append((d, truth))
+    return out
+
+
 def score_case(case_dir: Path) -> CaseScore | None:
     truth = json.loads((case_dir / "truth.json").read_text())
     if truth.get("kind") != "pair":
