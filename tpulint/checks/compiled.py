@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tpulint.compiler.compiled import CompiledModel
-from tpulint.compiler.inspection import RUNTIME_REFUSAL, required_runtime, streamed_bytes
 from tpulint.context import Target
 from tpulint.registry import Violation, rule
+
+if TYPE_CHECKING:  # the compiler package is imported only when a compiled model is checked
+    from tpulint.compiler.compiled import CompiledModel
 
 
 @dataclass
@@ -64,6 +66,8 @@ def check_package_runtime(ctx: CompiledContext) -> Iterator[Violation]:
     ## Sources
     google-coral/libedgetpu driver/package_registry.cc; edgetpu#435, pycoral#104.
     """
+    from tpulint.compiler.inspection import RUNTIME_REFUSAL, required_runtime
+
     need = required_runtime(ctx.compiled)
     have = ctx.target.effective_runtime
     if need is not None and need > have:
@@ -113,6 +117,8 @@ def check_streamed(ctx: CompiledContext) -> Iterator[Violation]:
     google-coral/libedgetpu executable/executable.fbs (`ExecutableType`); coral.ai/docs/edgetpu/compiler
     (parameter data caching); ../shared/research/edgetpu_rules.md §3.10.
     """
+    from tpulint.compiler.inspection import streamed_bytes
+
     streamed = streamed_bytes(ctx.compiled)
     if streamed > 0:
         yield Violation(
