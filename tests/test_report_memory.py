@@ -87,3 +87,16 @@ def test_latency_estimate_states_its_method(tmp_path: Path) -> None:
     assert "estimate" in lat["method"].lower()
     parts = lat["tpu_compute_ms"] + lat["streaming_ms"] + lat["io_ms"] + lat["cpu_ms"] + lat["overhead_ms"]
     assert abs(parts - lat["total_ms"]) < 1e-6
+
+
+def test_python_api_predicts_segments() -> None:
+    import pytest
+
+    import tpulint
+
+    rep = tpulint.check(FIXTURES / "int8_cnn.tflite", num_segments=2)
+    assert rep.segments is not None and len(rep.segments) == 2
+    assert rep.memory is not None and rep.latency_estimate is not None and rep.quantization is not None
+    assert tpulint.check(FIXTURES / "int8_cnn.tflite").segments is None
+    with pytest.raises(ValueError):
+        tpulint.check(FIXTURES / "int8_cnn.tflite", num_segments=0)

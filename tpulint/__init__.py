@@ -33,13 +33,15 @@ def check(
     runtime: int | None = None,
     multiple_subgraphs: bool = False,
     intermediate_tensors: Iterable[str] = (),
+    num_segments: int = 1,
     select: Iterable[str] | None = None,
 ) -> ModelReport:
     """Predict what the Edge TPU compiler does with one ``.tflite`` file, as ``tpulint check`` does.
 
     ``compiler`` is a compiler version ("16.0", "15.0", "14.1", "2.1", "2.0", "1.0"; default the
     newest), ``runtime`` the ``-m`` runtime version (default: the compiler's),
-    ``multiple_subgraphs`` and ``intermediate_tensors`` model ``-a`` and ``-i``; ``select`` keeps
+    ``multiple_subgraphs`` and ``intermediate_tensors`` model ``-a`` and ``-i``, ``num_segments``
+    predicts the ``-n N`` pipeline split (``report.segments``); ``select`` keeps
     only the findings of these rule codes or prefixes (``["TPU1", "TPU301"]``), as
     ``tpulint check --select`` does: the predicted placement is the same whatever is selected
     (the compiler does not know what you select). An unreadable or malformed file
@@ -58,7 +60,10 @@ def check(
         runtime,
         multiple_subgraphs=multiple_subgraphs,
         intermediate_tensors=tuple(intermediate_tensors),
+        num_segments=num_segments,
     )
+    if num_segments < 1:
+        raise ValueError(f"num_segments must be >= 1, got {num_segments}")
     selected: set[str] | None = None
     if select is not None:
         known = all_rules()
