@@ -174,6 +174,20 @@ def test_check_on_compiled_input_carries_the_same_facts() -> None:
     assert code == 1 and "TPU404" in out and "Requires Edge TPU runtime ≥ 13" in out
 
 
+def test_a_directory_is_searched_for_compiled_models_only(tmp_path: Path) -> None:
+    shutil.copy(SPLIT_CONCAT, tmp_path / SPLIT_CONCAT.name)
+    shutil.copy(
+        FIXTURES / "compiled" / "coral_td__split_concat" / "split_concat.tflite", tmp_path / "split_concat.tflite"
+    )
+    code, doc = inspect_json(tmp_path)
+    assert code == 0 and [Path(m["path"]).name for m in doc["models"]] == [SPLIT_CONCAT.name]
+    code, _, err = run("inspect", str(tmp_path / "split_concat.tflite"))  # named explicitly: an error
+    assert code == 2 and "not a compiled Edge TPU model" in err
+    (tmp_path / SPLIT_CONCAT.name).unlink()
+    code, _, err = run("inspect", str(tmp_path))
+    assert code == 2 and "no compiled Edge TPU models" in err
+
+
 def test_inspect_cli_process_has_no_traceback_on_a_directory(tmp_path: Path) -> None:
     shutil.copy(SPLIT_CONCAT, tmp_path / SPLIT_CONCAT.name)
     r = subprocess.run(

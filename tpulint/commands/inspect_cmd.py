@@ -59,8 +59,11 @@ def inspect_command(
         if not path.exists() and not path.is_symlink():
             reports.append(_error_report(path, "TPU901", f"{path}: no such file", target.effective_runtime))
             continue
-        for p in expand_inputs([path]) if path.is_dir() else [path]:
+        searched = path.is_dir()
+        for p in expand_inputs([path]) if searched else [path]:
             m = analyze_path(p, target)
+            if m.ok and not m.compiled and searched:
+                continue  # a directory search inspects the compiled models in it, not their sources
             if m.ok and not m.compiled:
                 m = _error_report(
                     p,
@@ -72,7 +75,7 @@ def inspect_command(
             settings.process(m)
             reports.append(m)
     if not reports:
-        raise fail("no .tflite files found in " + ", ".join(str(p) for p in models))
+        raise fail("no compiled Edge TPU models (*.tflite with an edgetpu-custom-op) in " + ", ".join(map(str, models)))
 
     if fmt is InspectFormat.json:
         doc = {
