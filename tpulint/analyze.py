@@ -399,10 +399,10 @@ def _compiled_report(
     if cpu:
         f = cpu[0]
         s.first_cpu_op = FirstCpuOp(0, f.index, f.opcode, f.name, None, [], "left on the CPU by the compiler")
-    from tpulint.compiler.compiled import read_compiled_bytes
+    from tpulint.compiler.compiled import compiled_from_model
     from tpulint.compiler.inspection import compiled_facts, decode_errors
 
-    cm = read_compiled_bytes(bytes(model.raw_bytes()), path=model.path)
+    cm = compiled_from_model(model)
     errors = decode_errors(cm)
     if errors:
         raise ModelFormatError(f"malformed Edge TPU custom op: {errors[0]}", "TPU907")

@@ -201,6 +201,7 @@ class Op:
     options_type: str | None
     options: dict[str, Any] = field(hash=False, compare=False)
     custom_options_size: int = 0
+    custom_options_at: int = -1  # file offset of the custom options bytes (-1: none)
 
     @property
     def type_name(self) -> str:
@@ -285,9 +286,12 @@ class Model:
             return None
         return memoryview(self._data)[start : start + info.size]
 
-    def raw_bytes(self) -> memoryview:
-        """The whole file, zero-copy (empty once the model is closed)."""
-        return memoryview(self._data if self._data is not None else b"")[: self.file_size]
+    def custom_options(self, op: Op) -> bytes:
+        """A copy of ``op``'s custom options (empty when it has none or the model is closed)."""
+        start, size = op.custom_options_at, op.custom_options_size
+        if start < 0 or self._data is None or start + size > self.file_size:
+            return b""
+        return bytes(memoryview(self._data)[start : start + size])
 
     def tensor_data(self, tensor: Tensor) -> memoryview | None:
         return self.buffer_view(tensor.buffer)
@@ -556,6 +560,7 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
             name, version, custom = opcodes[oc_idx]
             opt_type, options = S.read_options(r, o, f)
             off = f[S.OP_CUSTOM_OPTIONS]
+            copts = o + off + u32(buf, o + off)[0] if off else -1  # the vector: length, then bytes
             op = Op(
                 si,
                 oi,
@@ -568,7 +573,8 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
                 same(vector(o, f[S.OP_INTERMEDIATES], "i") or ()),
                 opt_type,
                 options,
-                u32(buf, o + off + u32(buf, o + off)[0])[0] if off else 0,
+                u32(buf, copts)[0] if off else 0,
+                copts + 4 if off else -1,
             )
             ops.append(op)
         subgraphs.append(

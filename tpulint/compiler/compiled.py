@@ -19,8 +19,12 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tpulint.errors import ModelFormatError
+
+if TYPE_CHECKING:
+    from tpulint.model import Model
 
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 EXECUTABLE_TYPES = {0: "STAND_ALONE", 1: "PARAMETER_CACHING", 2: "EXECUTION_ONLY"}
@@ -413,78 +417,45 @@ def decode_custom_op(index: int, options: bytes) -> EdgeTpuOp:
 # --- the TFLite side ----------------------------------------------------------------------------
 
 
-def _builtin_names() -> dict[int, str]:
-    import tflite
-
-    return {int(v): k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)}
-
-
 def read_compiled_model(path: str | Path) -> CompiledModel:
-    """Read a compiled (or any) ``.tflite`` file; see :func:`read_compiled_bytes`. Opened like
-    every model (:func:`tpulint.model.open_bytes`: one-line errors, no wait on a FIFO)."""
-    import mmap
+    """Read a compiled (or any) ``.tflite`` file with tpulint's own reader
+    (:func:`tpulint.model.load_model`: memory-mapped, verified, one-line errors, no wait on a FIFO)."""
+    from tpulint.model import load_model
 
-    from tpulint.model import open_bytes
-
-    p = Path(path)
-    raw = open_bytes(p)
+    model = load_model(Path(path))
     try:
-        data = bytes(raw)
+        return compiled_from_model(model)
     finally:
-        if isinstance(raw, mmap.mmap):
-            raw.close()
-    return read_compiled_bytes(data, path=p)
+        model.close()
 
 
 def read_compiled_bytes(data: bytes, *, path: Path | None = None) -> CompiledModel:
     """Edge TPU custom ops and CPU ops of subgraph 0. Raises ModelFormatError if not TFLite."""
+    from tpulint.model import parse_model
+
     where = str(path) if path is not None else "<bytes>"
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelFormatError(f"{where}: not a TFLite model (no 'TFL3' file identifier)")
-    try:
-        return _read(data, path)
-    except ModelFormatError:
-        raise
-    except Exception as exc:  # the tflite bindings have no verifier
-        raise ModelFormatError(f"{where}: malformed TFLite flatbuffer ({type(exc).__name__}: {exc})") from exc
+    return compiled_from_model(parse_model(data, path=path))
 
 
-def _read(data: bytes, path: Path | None) -> CompiledModel:
-    import tflite
-
-    names = _builtin_names()
-    m = tflite.Model.GetRootAsModel(data, 0)
-    codes: list[tuple[str, str | None]] = []
-    for i in range(m.OperatorCodesLength()):
-        oc = m.OperatorCodes(i)
-        code = max(int(oc.BuiltinCode()), int(oc.DeprecatedBuiltinCode()))
-        raw = oc.CustomCode()
-        custom = raw.decode("utf-8", "replace") if raw else None
-        codes.append((names.get(code, f"BUILTIN_{code}"), custom))
-    description = (m.Description() or b"").decode("utf-8", "replace")
-    if m.SubgraphsLength() == 0:
-        return CompiledModel(path, description, 0, (), (), ())
-    sg = m.Subgraphs(0)
-    tensor_names = [(sg.Tensors(t).Name() or b"").decode("utf-8", "replace") for t in range(sg.TensorsLength())]
+def compiled_from_model(model: Model) -> CompiledModel:
+    """The compiled-model view of a model tpulint has read: subgraph 0's Edge TPU custom ops (their
+    options decoded) and the ops left on the CPU, with their output tensor names."""
+    if not model.subgraphs:
+        return CompiledModel(model.path, model.description, 0, (), (), ())
+    sg = model.subgraphs[0]
+    tensors = sg.tensors
 
     def names_of(idx: Sequence[int]) -> tuple[str, ...]:
-        n = len(tensor_names)
-        return tuple(tensor_names[t] if t < n else f"<tensor {t}>" for t in idx if t >= 0)
+        n = len(tensors)
+        return tuple(tensors[t].name if t < n else f"<tensor {t}>" for t in idx if t >= 0)
 
-    operators: list[str] = []
     tpu_ops: list[EdgeTpuOp] = []
     cpu_ops: list[CpuOp] = []
-    for oi in range(sg.OperatorsLength()):
-        op = sg.Operators(oi)
-        ci = int(op.OpcodeIndex())
-        name, custom = codes[ci] if 0 <= ci < len(codes) else (f"OPCODE_{ci}", None)
-        label = custom if name == "CUSTOM" and custom else name
-        operators.append(label)
-        outs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
-        if custom == EDGETPU_CUSTOM_CODE:
-            opts = op.CustomOptionsAsNumpy().tobytes() if op.CustomOptionsLength() else b""
-            ins = [int(x) for x in op.InputsAsNumpy()] if op.InputsLength() else []
-            decoded = decode_custom_op(oi, opts)
+    for op in sg.ops:
+        if op.custom_code == EDGETPU_CUSTOM_CODE:
+            decoded = decode_custom_op(op.index, model.custom_options(op))
             tpu_ops.append(
                 EdgeTpuOp(
                     decoded.index,
@@ -493,11 +464,12 @@ def _read(data: bytes, path: Path | None) -> CompiledModel:
                     decoded.execution_preference,
                     decoded.chip_versions,
                     decoded.packages,
-                    names_of(ins),
-                    names_of(outs),
+                    names_of(op.inputs),
+                    names_of(op.outputs),
                     decoded.decode_error,
                 )
             )
         else:
-            cpu_ops.append(CpuOp(oi, label, names_of(outs)))
-    return CompiledModel(path, description, int(m.SubgraphsLength()), tuple(operators), tuple(tpu_ops), tuple(cpu_ops))
+            cpu_ops.append(CpuOp(op.index, op.type_name, names_of(op.outputs)))
+    operators = tuple(op.type_name for op in sg.ops)
+    return CompiledModel(model.path, model.description, len(model.subgraphs), operators, tuple(tpu_ops), tuple(cpu_ops))
