@@ -41,6 +41,7 @@ from tpulint.compiler.driver import (
 from tpulint.compiler.inspection import cached_bytes, required_runtime, streamed_bytes
 from tpulint.compiler.logparse import parse_version
 from tpulint.context import COMPILER_VERSIONS, Target
+from tpulint.param_memory import streams_significantly
 from tpulint.report import Finding, ModelReport, OpReport
 
 # --- the compiler and its version ------------------------------------------------------------------
@@ -276,15 +277,6 @@ def actual_result(m: ModelReport, run: CompileRun | None, failed: bool) -> Actua
     return actual
 
 
-# Streaming counts as a disagreement only when it is this share of the parameters or more: the
-# compiler also streams a few KiB in models far below the cache size (corpus: 64 B to 4 KiB).
-STREAMING_SHARE = 0.05
-
-
-def _streams(streamed: int, total: int) -> bool:
-    return total > 0 and streamed >= STREAMING_SHARE * total
-
-
 def compare(
     m: ModelReport, run: CompileRun | None, actual: Actual, *, package_runtime: int | None = None
 ) -> list[Disagreement]:
@@ -328,8 +320,8 @@ def compare(
     if actual.streamed_bytes is not None and actual.cached_bytes is not None:
         a_total = actual.cached_bytes + actual.streamed_bytes
         p_total = s.on_chip_param_bytes + s.off_chip_param_bytes
-        a_streams = _streams(actual.streamed_bytes, a_total)
-        p_streams = _streams(s.off_chip_param_bytes, p_total)
+        a_streams = streams_significantly(actual.streamed_bytes, a_total)
+        p_streams = streams_significantly(s.off_chip_param_bytes, p_total)
         if a_streams != p_streams:
             out.append(
                 Disagreement(

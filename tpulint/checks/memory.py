@@ -6,13 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tpulint.param_memory import MemoryPrediction, Segment
+from tpulint.param_memory import MemoryPrediction, Segment, streams_significantly
 from tpulint.registry import Violation, rule
-
-# Streaming is worth a warning when it is this share of the parameters or more, or when cacheable
-# parameters did not fit: the compiler always streams element-wise constants (a few bytes to a
-# few KiB in most models; ../notes in rules/memory.toml), which costs next to nothing.
-STREAMING_SHARE = 0.05
 
 
 @dataclass
@@ -90,7 +85,7 @@ def check_param_cache(ctx: MemoryContext) -> Iterator[Violation]:
     ../shared/research/edgetpu_rules.md §3.10; edgetpu#60, edgetpu#663.
     """
     p = ctx.prediction
-    if p.streamed_bytes and (not p.fits_on_chip or p.streamed_bytes >= STREAMING_SHARE * p.total_bytes):
+    if p.streamed_bytes and (not p.fits_on_chip or streams_significantly(p.streamed_bytes, p.total_bytes)):
         yield Violation(
             observed=f"{p.total_bytes / 2**20:.2f} MiB of Edge TPU parameters, {p.streamed_bytes / 2**20:.2f} MiB "
             f"streamed from host memory on every inference (on-chip cache {p.capacity_bytes / 2**20:.2f} MiB)",
