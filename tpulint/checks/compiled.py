@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tpulint.context import Target
 from tpulint.registry import Violation, rule
+from tpulint.units import size
 
 if TYPE_CHECKING:  # the compiler package is imported only when a compiled model is checked
     from tpulint.compiler.compiled import CompiledModel
@@ -17,14 +18,6 @@ if TYPE_CHECKING:  # the compiler package is imported only when a compiled model
 class CompiledContext:
     compiled: CompiledModel
     target: Target
-
-
-def _size(n: int) -> str:
-    if n >= 2**20:
-        return f"{n / 2**20:.2f} MiB"
-    if n >= 2**10:
-        return f"{n / 2**10:.2f} KiB"
-    return f"{n} B"
 
 
 @rule("TPU404", "package-needs-newer-runtime", scope="compiled", severity="error", status=None, blocks=False)
@@ -122,6 +115,6 @@ def check_streamed(ctx: CompiledContext) -> Iterator[Violation]:
     streamed = streamed_bytes(ctx.compiled)
     if streamed > 0:
         yield Violation(
-            observed=f"{_size(streamed)} of parameters streamed from host memory on every inference",
+            observed=f"{size(streamed)} of parameters streamed from host memory on every inference",
             extra={"streamed_bytes": streamed},
         )

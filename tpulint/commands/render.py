@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tpulint import units
 from tpulint.confirm import Confirmation
 from tpulint.report import ModelReport
 
 
 def size(n: int | None) -> str:
     """Bytes in the compiler's units (B, KiB, MiB)."""
-    if n is None:
-        return "-"
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.2f} KiB"
-    return f"{n / (1024 * 1024):.2f} MiB"
+    return "-" if n is None else units.size(n)
 
 
 def _first(op: dict[str, Any] | None) -> str:

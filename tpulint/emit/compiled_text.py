@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tpulint.units import compiler_size
+
 
 def size_text(n: int | None) -> str:
     """Bytes the way the compiler prints them (B / KiB / MiB, two decimals)."""
-    if n is None:
-        return "?"
-    if n >= 2**20:
-        return f"{n / 2**20:.2f}MiB"
-    if n >= 2**10:
-        return f"{n / 2**10:.2f}KiB"
-    return f"{n:.2f}B"
+    return "?" if n is None else compiler_size(n)
 
 
 NAME_MAX = 60  # a fused layer name can run to kilobytes; JSON keeps it whole

@@ -14,20 +14,13 @@ from pathlib import Path
 
 from tpulint.report import ModelReport, Report
 from tpulint.ruledata import compilers
+from tpulint.units import compiler_size
 
 SUCCESS_PARTIAL = (
     "Model successfully compiled but not all operations are supported by the Edge TPU. A percentage of the "
     "model will instead run on the CPU, which is slower. If possible, consider updating your model to use "
     "only operations supported by the Edge TPU. For details, visit g.co/coral/model-reqs."
 )
-
-
-def _size(n: int) -> str:
-    if n >= 2**20:
-        return f"{n / 2**20:.2f}MiB"
-    if n >= 1024:
-        return f"{n / 1024:.2f}KiB"
-    return f"{n:.2f}B"
 
 
 def table_rows(m: ModelReport) -> list[tuple[str, int, str]]:
@@ -61,10 +54,10 @@ def render_model(m: ModelReport) -> str:
     lines += [
         "",
         f"Input model: {m.path}",
-        f"Input size: {_size(m.file_size)}",
+        f"Input size: {compiler_size(m.file_size)}",
         f"Output model: {out_name}",
-        f"On-chip memory used for caching model parameters: {_size(s.on_chip_param_bytes)}",
-        f"Off-chip memory used for streaming uncached model parameters: {_size(s.off_chip_param_bytes)}",
+        f"On-chip memory used for caching model parameters: {compiler_size(s.on_chip_param_bytes)}",
+        f"Off-chip memory used for streaming uncached model parameters: {compiler_size(s.off_chip_param_bytes)}",
         f"Number of Edge TPU subgraphs: {s.tpu_subgraphs}",
         f"Total number of operations: {s.ops_total}",
         f"Operation log: {out_name[: -len('.tflite')]}.log",
