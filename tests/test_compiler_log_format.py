@@ -35,6 +35,16 @@ def test_compiler_log_layout_round_trips_through_the_log_parser() -> None:
     assert out.compiler_version == "16.0.384591198"
     assert out.edgetpu_subgraphs == 1 and out.total_ops == 4
     assert out.ops_on_tpu == 1 and out.ops_on_cpu == 3
+    # the three memory lines are the memory model's prediction (models[].memory)
+    mem = json.loads(runner.invoke(app, ["check", "-f", "json", str(FIXTURES / "unsupported_mid.tflite")]).stdout)[
+        "models"
+    ][0]["memory"]
+    for got, key in (
+        (out.on_chip_used, "on_chip_used_bytes"),
+        (out.on_chip_remaining, "on_chip_remaining_bytes"),
+        (out.off_chip_used, "off_chip_bytes"),
+    ):
+        assert got is not None and abs(got - mem[key]) <= 0.01 * max(mem[key], 1024), key
     assert _table(out.operator_table) == Counter(
         {
             ("CONV_2D", "Mapped to Edge TPU"): 1,

@@ -38,6 +38,20 @@ def table_rows(m: ModelReport) -> list[tuple[str, int, str]]:
     return [(op, n, st) for name in order for (op, st), n in counts.items() if op == name]
 
 
+def _memory_lines(m: ModelReport) -> list[str]:
+    """The compiler's three memory lines, from the memory model's prediction (``m.memory``)."""
+    mem = m.memory
+    if mem is None:  # compiled input: the package's cached and streamed bytes
+        used, remaining, off = m.summary.on_chip_param_bytes, None, m.summary.off_chip_param_bytes
+    else:
+        used, remaining, off = mem["on_chip_used_bytes"], mem["on_chip_remaining_bytes"], mem["off_chip_bytes"]
+    lines = [f"On-chip memory used for caching model parameters: {compiler_size(used)}"]
+    if remaining is not None:
+        lines.append(f"On-chip memory remaining for caching model parameters: {compiler_size(remaining)}")
+    lines.append(f"Off-chip memory used for streaming uncached model parameters: {compiler_size(off)}")
+    return lines
+
+
 def render_model(m: ModelReport) -> str:
     spec = compilers().get(m.compiler)
     version = spec.full_version if spec else m.compiler
@@ -56,8 +70,7 @@ def render_model(m: ModelReport) -> str:
         f"Input model: {m.path}",
         f"Input size: {compiler_size(m.file_size)}",
         f"Output model: {out_name}",
-        f"On-chip memory used for caching model parameters: {compiler_size(s.on_chip_param_bytes)}",
-        f"Off-chip memory used for streaming uncached model parameters: {compiler_size(s.off_chip_param_bytes)}",
+        *_memory_lines(m),
         f"Number of Edge TPU subgraphs: {s.tpu_subgraphs}",
         f"Total number of operations: {s.ops_total}",
         f"Operation log: {out_name[: -len('.tflite')]}.log",
