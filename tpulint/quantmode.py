@@ -25,7 +25,7 @@ from typing import Any
 
 from tpulint.graph import Graph
 
-FLOATS = frozenset({"FLOAT32", "FLOAT16", "FLOAT64"})
+FLOATS = frozenset({"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"})
 EIGHT_BIT = frozenset({"INT8", "UINT8"})
 SIXTEEN_BIT = frozenset({"INT16"})
 EDGE_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})

@@ -7,13 +7,12 @@ from functools import cache
 
 from tpulint.context import ModelContext, OpContext
 from tpulint.model import Tensor
+from tpulint.quantmode import EIGHT_BIT, FLOATS
 from tpulint.registry import Violation, rule
 
-EIGHT_BIT = frozenset({"INT8", "UINT8"})
 # Constant operands the compiler accepts besides 8-bit weights: int32 biases and shape/axis operands.
 CONST_OK = frozenset({"INT8", "UINT8", "INT32", "INT64"})
 INDEX_TYPES = frozenset({"INT32", "INT64"})
-FLOATS = frozenset({"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"})
 
 
 def _fmt(t: Tensor) -> str:
@@ -228,27 +227,14 @@ def check_model_quantized(ctx: ModelContext) -> Iterator[Violation]:
     ## Sources
     edgetpu#168, edgetpu#213, edgetpu#313, edgetpu#391, edgetpu#609, tensorflow#46806.
     """
-    g = ctx.graphs[0] if ctx.graphs else None
-    if g is None:
+    if not ctx.graphs:
         return
-    float_ops = []
-    hybrid = 0
-    fp16 = 0
-    for op in g.subgraph.ops:
-        if op.opcode == "CUSTOM":
-            continue  # post-processing custom ops (e.g. SSD's) have float outputs by design
-        if op.opcode in ("QUANTIZE", "DEQUANTIZE"):
-            if op.opcode == "DEQUANTIZE" and any(t.dtype == "FLOAT16" for t in g.const_inputs(op)):
-                fp16 += 1
-            continue
-        acts = [*g.data_inputs(op), *g.outputs(op)]
-        if any(t.dtype in FLOATS for t in acts):
-            float_ops.append(op)
-            if any(t.dtype in EIGHT_BIT for t in g.const_inputs(op)):
-                hybrid += 1
-    if not float_ops:
+    q = ctx.quant_mode()  # the same scan the quantization mode uses (tpulint/quantmode.py)
+    if not q.float_ops:
         return
-    kind = "float16-quantized" if fp16 else "dynamic-range quantized" if hybrid else "float"
+    kind = "float16-quantized" if q.fp16_constants else "dynamic-range quantized" if q.hybrid_ops else "float"
+    g = ctx.graphs[0]
+    float_ops = [g.subgraph.ops[i] for i in q.float_ops]
     first = float_ops[0]
     yield Violation(
         observed=f"{kind} model: {len(float_ops)} of {len(g.subgraph.ops)} ops compute in float "
