@@ -115,20 +115,14 @@ def _model_json(m: Any) -> dict[str, Any]:
 
 def _render_text(reports: list[Any], out: Any) -> None:
     from tpulint.emit.compiled_text import compiled_lines
-    from tpulint.emit.text import SEV_STYLE
+    from tpulint.emit.text import render_error, render_finding
 
     for m in reports:
         out.rule(m.path)
-        if not m.ok:
-            err = m.error or {}
-            out.line((f"error {err.get('code', '')}: {err.get('message', '')}", "bold red"))
+        if render_error(out, m):
             continue
         for text in compiled_lines(m.compiled_info or {}):
             out.line(text)
         for f in m.findings:
-            if f.code == "TPU910":
-                continue  # the whole command is about compiled models
-            out.line((f"{f.code} ", SEV_STYLE.get(f.severity, "")), (f"[{f.name}] ", "dim"), f.message)
-            out.line((f"    observed: {f.observed}", "dim"))
-            if f.fix:
-                out.line((f"    fix: {f.fix}", "green"))
+            if f.code != "TPU910":  # the whole command is about compiled models
+                render_finding(out, f)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from tpulint.report import ModelReport, OpReport, Report
+from tpulint.report import Finding, ModelReport, OpReport, Report
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -170,11 +170,36 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
 
 
+def render_error(out: Out, m: ModelReport) -> bool:
+    """The error line of a model that could not be analysed; False when there is none."""
+    if m.ok:
+        return False
+    err = m.error or {}
+    out.line((f"error {err.get('code', '')}: {err.get('message', '')}", "bold red"))
+    return True
+
+
+def render_finding(out: Out, f: Finding) -> None:
+    """One finding: code, name, where, message; then what was observed, the compiler's text, the fix."""
+    where = f"op {f.op_index} {f.opcode}" if f.op_index is not None else "model"
+    if f.op_name:
+        where += f" '{f.op_name if len(f.op_name) <= 40 else f.op_name[:37] + '...'}'"
+    finding: Line = [(f"{f.code} ", SEV_STYLE.get(f.severity, "")), (f"[{f.name}] ", "dim")]
+    finding.append(f"{where}: {f.message}")
+    if f.baselined:
+        finding.append((" (baselined)", "dim"))
+    out.line(*finding)
+    out.line((f"    observed: {f.observed}", "dim"))
+    if f.compiler_error:
+        for piece in ("    compiler: " + f.compiler_error.replace("\n", "\n" + " " * 14)).split("\n"):
+            out.line((piece, "dim"))
+    if f.fix:
+        out.line((f"    fix: {f.fix}", "green"))
+
+
 def render_model(out: Out, m: ModelReport, *, show_ops: str = "all", show_baselined: bool = False) -> None:
     out.rule(m.path)
-    if not m.ok:
-        err = m.error or {}
-        out.line((f"error {err.get('code', '')}: {err.get('message', '')}", "bold red"))
+    if render_error(out, m):
         return
     mode = "compiled model (actual placement)" if m.compiled else f"compiler {m.compiler}, runtime {m.runtime}"
     out.line((mode, "dim"))
@@ -187,20 +212,7 @@ def render_model(out: Out, m: ModelReport, *, show_ops: str = "all", show_baseli
     if shown:
         out.line()
     for f in shown:
-        where = f"op {f.op_index} {f.opcode}" if f.op_index is not None else "model"
-        if f.op_name:
-            where += f" '{f.op_name if len(f.op_name) <= 40 else f.op_name[:37] + '...'}'"
-        finding: Line = [(f"{f.code} ", SEV_STYLE.get(f.severity, "")), (f"[{f.name}] ", "dim")]
-        finding.append(f"{where}: {f.message}")
-        if f.baselined:
-            finding.append((" (baselined)", "dim"))
-        out.line(*finding)
-        out.line((f"    observed: {f.observed}", "dim"))
-        if f.compiler_error:
-            for piece in ("    compiler: " + f.compiler_error.replace("\n", "\n" + " " * 14)).split("\n"):
-                out.line((piece, "dim"))
-        if f.fix:
-            out.line((f"    fix: {f.fix}", "green"))
+        render_finding(out, f)
     render_summary(out, m)
     if hidden:
         out.line((f"{hidden} baselined finding{'s' if hidden != 1 else ''} hidden (--show-baselined)", "dim"))
