@@ -153,3 +153,11 @@ def test_every_corpus_model_that_maps_nothing_has_a_converter_diagnosis() -> Non
             continue
         rep = analyze_path(truth_path.parent / truth["files"]["input"]["name"], T16)
         assert {f.code for f in rep.findings} & {"TPU701", "TPU702", "TPU703", "TPU705", "TPU706"}, truth["case"]
+
+
+def test_tensorflow_version_finding_on_a_real_converter_model() -> None:
+    """TF 2.21's dynamic-range CONV_2D is version 5: compiler 14.1 parses CONV_2D only up to v4."""
+    rep = analyze_path(FIXTURES / "dynamic_range.tflite", Target(compiler="14.1"))
+    (f,) = [f for f in rep.findings if f.code == "TPU709"]
+    assert "CONV_2D v5" in f.observed and "TensorFlow ≤ 2.2 for compiler 14.1" in f.observed
+    assert not [f for f in analyze_path(FIXTURES / "dynamic_range.tflite", T16).findings if f.code == "TPU709"]
