@@ -161,3 +161,13 @@ def test_tensorflow_version_finding_on_a_real_converter_model() -> None:
     (f,) = [f for f in rep.findings if f.code == "TPU709"]
     assert "CONV_2D v5" in f.observed and "TensorFlow ≤ 2.2 for compiler 14.1" in f.observed
     assert not [f for f in analyze_path(FIXTURES / "dynamic_range.tflite", T16).findings if f.code == "TPU709"]
+
+
+def test_float_fallback_on_a_real_model() -> None:
+    """MoveNet (Coral's PTQ build) keeps float ops (a CAST in, post-processing out): TPU707."""
+    corpus_or_skip()
+    case = CORPUS / "coral_td__movenet_single_pose_lightning_ptq"
+    truth = json.loads((case / "truth.json").read_text())
+    rep = analyze_path(case / truth["files"]["input"]["name"], T16)
+    (f,) = [f for f in rep.findings if f.code == "TPU707"]
+    assert f.op_index == 0 and "7 float32 ops among 123 integer ops" in f.observed
