@@ -1,10 +1,11 @@
 """Derived graph facts for one subgraph, computed once: producers, consumers, constness, order.
 
-:meth:`Graph.build` walks the ops once and precomputes each op's producer and consumer ops; the
-per-op tensor lists the rules ask for (activations, constants, outputs), constness per tensor and
-the execution order are computed on first use and cached, so every rule can ask again for free.
-Tensor lists are returned as the cached tuples themselves; op lists
-(producers, consumers, order) as fresh lists.
+:meth:`Graph.build` walks the ops and precomputes, per op, its producer and consumer ops and the
+tensor lists the rules ask for (activations, constants, outputs): every op meets several rules,
+each asking for them, and the memory model, the quantization mode and the latency estimate ask
+again, so they are made once, in one pass, and read by index. Constness per tensor and the
+execution order are computed on first use and cached. Tensor lists are returned as the cached
+tuples themselves; op lists (producers, consumers, order) as fresh lists.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tpulint.model import Model, Op, Subgraph, Tensor
+
+# (data inputs, constant inputs, activation outputs, outputs) of one op.
+_Split = tuple[tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]
 
 
 @dataclass
@@ -32,9 +36,11 @@ class Graph:
     # (one list per tensor would cost more than the tensors of a large model).
     _first_consumer: dict[int, int] = field(default_factory=dict, repr=False)
     _more_consumers: dict[int, list[int]] = field(default_factory=dict, repr=False)
-    _split: dict[int, tuple[Op, tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]] = (
-        field(default_factory=dict, repr=False)
-    )  # op index -> (op, data inputs, constant inputs, activation outputs, outputs)
+    # Per op (by op index): data inputs, constant inputs, activation outputs, outputs.
+    _data: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
+    _consts: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
+    _acts: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
+    _outs: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
     _order: tuple[int, ...] | None = field(default=None, repr=False)
     _label_of: dict[tuple[tuple[int, ...], str], str] = field(default_factory=dict, repr=False)
 
@@ -62,9 +68,16 @@ class Graph:
         g._labels = [None] * len(subgraph.tensors)
         get_producer = producer.get
         readers = g.tensor_consumers
+        split = g._split_op
+        data, consts, acts, outs = g._data, g._consts, g._acts, g._outs
         for op in subgraph.ops:
             g._producers.append(_unique(get_producer(t) for t in op.inputs if t >= 0))
             g._consumers.append(_unique(c for t in op.outputs if t >= 0 for c in readers(t)))
+            d, c, a, o = split(op)
+            data.append(d)
+            consts.append(c)
+            acts.append(a)
+            outs.append(o)
         return g
 
     def tensor_consumers(self, t: int) -> tuple[int, ...]:
@@ -118,20 +131,8 @@ class Graph:
             and all(i >= 0 and i not in self.producer and self.tensor(i).is_constant for i in op.inputs)
         )
 
-    def _tensors_of(
-        self, op: Op
-    ) -> tuple[Op, tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]:
-        hit = self._split.get(op.index)
-        if hit is not None and hit[0] is op:
-            return hit
-        hit = self._split_op(op)
-        if self._own(op):
-            self._split[op.index] = hit
-        return hit
-
-    def _split_op(
-        self, op: Op
-    ) -> tuple[Op, tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...], tuple[Tensor, ...]]:
+    def _split_op(self, op: Op) -> _Split:
+        """(data inputs, constant inputs, activation outputs, outputs) of ``op``."""
         tensors = self.subgraph.tensors
         const = self.is_constant
         data: list[Tensor] = []
@@ -141,28 +142,28 @@ class Graph:
                 (consts if const(t) else data).append(tensors[t])
         outs = tuple([tensors[t] for t in op.outputs if t >= 0])
         acts = tuple([tensors[t] for t in op.outputs if t >= 0 and not const(t)])
-        return (op, tuple(data), tuple(consts), acts, outs)
+        return (tuple(data), tuple(consts), acts, outs)
 
-    # The accessors below are called by most rules for every op: the cache hit is inlined. They
-    # return the cached tuples themselves (immutable, so no copy is needed).
+    # The accessors below are called by most rules for every op: they read the lists build() made.
+    # An op of another graph (its index names another op here) is split on the spot.
 
     def data_inputs(self, op: Op) -> tuple[Tensor, ...]:
         """The op's non-constant, present inputs (activations)."""
-        hit = self._split.get(op.index)
-        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[1]
+        i = op.index
+        return self._data[i] if 0 <= i < len(self._data) and self.subgraph.ops[i] is op else self._split_op(op)[0]
 
     def const_inputs(self, op: Op) -> tuple[Tensor, ...]:
-        hit = self._split.get(op.index)
-        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[2]
+        i = op.index
+        return self._consts[i] if 0 <= i < len(self._consts) and self.subgraph.ops[i] is op else self._split_op(op)[1]
 
     def outputs(self, op: Op) -> tuple[Tensor, ...]:
-        hit = self._split.get(op.index)
-        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[4]
+        i = op.index
+        return self._outs[i] if 0 <= i < len(self._outs) and self.subgraph.ops[i] is op else self._split_op(op)[3]
 
     def activation_outputs(self, op: Op) -> tuple[Tensor, ...]:
         """Outputs that are activations (not constant-folded weights)."""
-        hit = self._split.get(op.index)
-        return (hit if hit is not None and hit[0] is op else self._tensors_of(op))[3]
+        i = op.index
+        return self._acts[i] if 0 <= i < len(self._acts) and self.subgraph.ops[i] is op else self._split_op(op)[2]
 
     def producers_of(self, op: Op) -> list[int]:
         """Indices of ops that produce this op's inputs (deduplicated, in input order)."""
