@@ -14,7 +14,8 @@ import pytest
 from builders import M, O, T, build, conv_chain
 from conftest import ROOT, corpus_or_skip
 
-from tpulint.analyze import op_macs
+from tpulint.analyze import analyze_model
+from tpulint.context import Target
 from tpulint.graph import Graph
 from tpulint.latency import (
     LatencyConstants,
@@ -23,6 +24,7 @@ from tpulint.latency import (
     load_constants,
     op_cycles,
     op_work,
+    ops_work,
 )
 from tpulint.model import parse_model
 from tpulint.ruledata import rules_dir
@@ -136,10 +138,24 @@ def test_vector_ops_stream_1024_elements_per_cycle() -> None:
     assert op_cycles(reshape, reshape.op(0)) == 0.0
 
 
-def test_macs_agree_with_analyze() -> None:
-    for g in (conv(8, 8, 16, 65), conv(5, 7, 3, 8, k=5)):
-        for op in g.subgraph.ops:
-            assert op_work(g, op)[0] == op_macs(g, op)
+def test_macs_are_output_elements_times_the_reduction() -> None:
+    # out_px * Cout * kh*kw*Cin, whatever the lane padding of the cycles
+    assert op_work(conv(8, 8, 16, 65), conv(8, 8, 16, 65).op(0))[0] == 64 * 65 * 9 * 16
+    assert op_work(conv(5, 7, 3, 8, k=5), conv(5, 7, 3, 8, k=5).op(0))[0] == 35 * 8 * 25 * 3
+
+
+def test_report_macs_are_the_latency_models() -> None:
+    """The report's per-op MACs and the estimate come from one per-op pass (ops_work)."""
+    g = conv(5, 7, 3, 8, k=5)
+    rep = analyze_model(g.model, Target.default())
+    assert [o.macs for o in rep.ops] == [m for m, _ in ops_work(g)] == [35 * 8 * 25 * 3]
+    assert rep.latency_estimate is not None and rep.latency_estimate["tpu_macs"] == 35 * 8 * 25 * 3
+
+
+def test_estimate_refuses_work_of_another_graph() -> None:
+    g = conv(8, 8, 16, 32)
+    with pytest.raises(ValueError, match="work has 2 entries"):
+        estimate(g, [0], work=[(1, 1.0), (1, 1.0)])
 
 
 def test_whole_model_time_is_cycles_over_clock() -> None:
@@ -163,7 +179,7 @@ def test_more_macs_take_more_time(axis: str) -> None:
     for n in (1, 2, 4):
         h, cin, cout = {"cin": (8, 16 * n, 64), "cout": (8, 16, 64 * n), "size": (8 * n, 16, 64)}[axis]
         g = conv(h, h, cin, cout)
-        times.append((op_macs(g, g.op(0)), whole(g), estimate(g, [0]).total_ms))
+        times.append((op_work(g, g.op(0))[0], whole(g), estimate(g, [0]).total_ms))
     assert [t[0] for t in times] == sorted({t[0] for t in times})
     assert times[0][1] < times[1][1] < times[2][1]
     assert times[0][2] < times[1][2] < times[2][2]
@@ -323,14 +339,26 @@ def test_cycles_within_25_percent_of_the_compiler() -> None:
     assert not failures, "\n".join(failures)
 
 
-def test_macs_agree_with_analyze_on_corpus_models() -> None:
+def test_conv_macs_on_a_corpus_model_follow_the_shapes() -> None:
     corpus = corpus_or_skip()
     path = corpus / "coral_td__deeplabv3_mnv2_pascal_quant"
     if not path.is_dir():
         pytest.skip("deeplab case absent")
     tflite = next(p for p in path.glob("*.tflite") if "_edgetpu" not in p.name)
     g = latency_accuracy._graph(tflite)
-    assert all(op_work(g, op)[0] == op_macs(g, op) for op in g.subgraph.ops)
+    rep = analyze_model(g.model, Target.default())
+    convs = 0
+    for o in rep.ops:
+        op = g.op(o.index)
+        out, w = g.tensor(op.outputs[0]), g.tensor(op.inputs[1]) if len(op.inputs) > 1 else None
+        if o.opcode == "CONV_2D":
+            convs += 1
+            assert o.macs == out.elements * w.shape[1] * w.shape[2] * w.shape[3]
+        elif o.opcode == "DEPTHWISE_CONV_2D":
+            assert o.macs == out.elements * w.shape[1] * w.shape[2]
+        elif o.opcode in ("ADD", "RESHAPE", "CONCATENATION", "AVERAGE_POOL_2D", "RESIZE_BILINEAR"):
+            assert o.macs == 0
+    assert convs > 30
 
 
 @pytest.fixture(scope="module")

@@ -106,33 +106,6 @@ def _shape_dtype(graph: Graph, ts: Iterable[int]) -> list[str]:
     return [label(t) for t in ts if t >= 0]
 
 
-def op_macs(graph: Graph, op: Op) -> int:
-    """Multiply-accumulates of the compute-heavy ops (0 for the rest)."""
-    try:
-        outs = graph.outputs(op)
-        w = graph.tensor(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
-        if not outs or w is None:
-            return 0
-        out = outs[0]
-        if op.opcode == "CONV_2D" and w.rank == 4:
-            return out.elements * w.shape[1] * w.shape[2] * w.shape[3]
-        if op.opcode == "DEPTHWISE_CONV_2D" and w.rank == 4:
-            return out.elements * w.shape[1] * w.shape[2]
-        if op.opcode == "FULLY_CONNECTED" and w.rank == 2:
-            return out.elements * w.shape[1]
-        if op.opcode == "TRANSPOSE_CONV" and len(op.inputs) > 2:
-            filt = graph.tensor(op.inputs[1])
-            x = graph.tensor(op.inputs[2])
-            if filt.rank == 4:
-                return x.elements * filt.shape[0] * filt.shape[1] * filt.shape[2]
-        if op.opcode == "BATCH_MATMUL":
-            a = graph.tensor(op.inputs[0])
-            return out.elements * (a.shape[-1] if a.shape else 1)
-    except (IndexError, ValueError):
-        return 0
-    return 0
-
-
 def op_param_bytes(graph: Graph, op: Op) -> int:
     return sum(t.data_size for t in graph.const_inputs(op))
 
@@ -219,6 +192,7 @@ def analyze_model(
     placements, op_statuses, segments = part.placement, part.status, part.segment
     ops, findings = report.ops, report.findings
     no_hits: list[tuple[Rule, Violation]] = []
+    work = latency.ops_work(main)  # (MACs, cycles) per op: the report's MACs, then the latency estimate
     for i in main.execution_order():
         op = main.op(i)
         hits = per_op.get(i, no_hits)
@@ -244,7 +218,7 @@ def analyze_model(
                 segment=segments.get(i) if placement == "tpu" else None,
                 inputs=_shape_dtype(main, op.inputs),
                 outputs=_shape_dtype(main, op.outputs),
-                macs=op_macs(main, op),
+                macs=work[i][0],
                 param_bytes=op_param_bytes(main, op),
                 custom_code=op.custom_code,
             )
@@ -284,7 +258,7 @@ def analyze_model(
         report.segments = [segment_dict(seg) for seg in param_memory.segments(main, tpu_ops, target.num_segments)]
     report.quantization = mctx.quant_mode().to_dict()
     try:  # an estimate only: a model with absurd (but valid) sizes gets none rather than an error
-        report.latency_estimate = latency.estimate_for_report(main, report).to_dict() if report.ops else None
+        report.latency_estimate = latency.estimate_for_report(main, report, work=work).to_dict() if report.ops else None
     except (OverflowError, ValueError):
         report.latency_estimate = None
     report.findings.sort(key=_finding_order)

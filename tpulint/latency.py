@@ -31,8 +31,9 @@ Everything is per-op arithmetic over cached graph facts, linear in the model's s
 
 from __future__ import annotations
 
+import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,7 @@ __all__ = [
     "load_constants",
     "op_cycles",
     "op_work",
+    "ops_work",
 ]
 
 CLOCKS = ("max", "reduced")  # libedgetpu1-max / libedgetpu1-std
@@ -196,10 +198,27 @@ class _Elements:
 def op_work(graph: Graph, op: Op, constants: LatencyConstants | None = None) -> tuple[int, float]:
     """``(MACs, Edge TPU cycles)`` of one op, excluding ``op_fixed_cycles``.
 
-    The MACs match :func:`tpulint.analyze.op_macs`. They are computed here from the same weight
-    shapes the cycle formulas read, so no op is parsed twice.
+    The MACs are the multiply-accumulates of the compute-heavy ops (CONV_2D, DEPTHWISE_CONV_2D,
+    FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL; 0 for the rest): the report's per-op ``macs``
+    come from here, computed from the same weight shapes the cycle formulas read. Cycles too large
+    for a float (absurd but valid shapes) are ``inf``.
     """
     return _op_work(graph, op, constants or load_constants(), _Elements())
+
+
+def ops_work(graph: Graph, constants: LatencyConstants | None = None) -> list[tuple[int, float]]:
+    """:func:`op_work` of every op of ``graph``, by op index: what the analysis computes once and
+    hands to :func:`estimate` (``work=``) after taking the MACs for its report."""
+    c = constants or load_constants()
+    elements = _Elements()
+    return [_op_work(graph, op, c, elements) for op in graph.subgraph.ops]
+
+
+def _cycles(work: int, per_cycle: float) -> float:
+    try:
+        return work / per_cycle
+    except OverflowError:  # more than a float holds: only absurd (mutated) shapes get here
+        return math.inf
 
 
 def _op_work(graph: Graph, op: Op, c: LatencyConstants, elements: _Elements) -> tuple[int, float]:
@@ -215,28 +234,28 @@ def _op_work(graph: Graph, op: Op, c: LatencyConstants, elements: _Elements) -> 
             cout, kh, kw, cin = shape
             macs = elements(out) * kh * kw * cin
             out_px = elements(out) // max(cout, 1)
-            return macs, out_px * _ceil_div(cout, lanes) * (kh * kw * cin) / depth
+            return macs, _cycles(out_px * _ceil_div(cout, lanes) * (kh * kw * cin), depth)
         if opcode == "DEPTHWISE_CONV_2D" and len(shape) == 4:
             # One lane per channel; the kh*kw taps of each channel are the reduction.
             _, kh, kw, ch = shape
             macs = elements(out) * kh * kw
             out_px = elements(out) // max(ch, 1)
-            return macs, out_px * _ceil_div(ch, lanes) * (kh * kw) / depth
+            return macs, _cycles(out_px * _ceil_div(ch, lanes) * (kh * kw), depth)
         if opcode == "FULLY_CONNECTED" and len(shape) == 2:
             cout, k = shape
             macs = elements(out) * k
             rows = max(elements(out) // max(cout, 1), 1)
-            return macs, rows * _ceil_div(cout, lanes) * k / depth
+            return macs, _cycles(rows * _ceil_div(cout, lanes) * k, depth)
         if opcode == "TRANSPOSE_CONV" and len(shape) == 4 and len(inputs) > 2 and inputs[2] >= 0:
             cout, kh, kw, cin = shape
             x = graph.tensor(inputs[2])
             macs = elements(x) * cout * kh * kw
             in_px = elements(x) // max(cin, 1)
-            return macs, in_px * _ceil_div(cout, lanes) * (kh * kw * cin) / depth
+            return macs, _cycles(in_px * _ceil_div(cout, lanes) * (kh * kw * cin), depth)
         if opcode == "BATCH_MATMUL" and inputs[0] >= 0:
             a = graph.tensor(inputs[0])
             macs = elements(out) * (a.shape[-1] if a.shape else 1)
-            return macs, macs / (lanes * depth)
+            return macs, _cycles(macs, lanes * depth)
     if opcode in c.free_ops:
         return 0, 0.0
     window = 1
@@ -244,7 +263,7 @@ def _op_work(graph: Graph, op: Op, c: LatencyConstants, elements: _Elements) -> 
         window = max(int(op.options.get("filter_width", 1) or 1) * int(op.options.get("filter_height", 1) or 1), 1)
     read = sum(elements(t) for t in graph.data_inputs(op))
     written = sum(elements(t) for t in outs)
-    return 0, (read * window + written) / c.vector_elements_per_cycle
+    return 0, _cycles(read * window + written, c.vector_elements_per_cycle)
 
 
 def op_cycles(graph: Graph, op: Op, constants: LatencyConstants | None = None) -> float:
@@ -321,6 +340,7 @@ def estimate(
     segment_of: Mapping[int, int] | None = None,
     clock: str = "max",
     constants: LatencyConstants | None = None,
+    work: Sequence[tuple[int, float]] | None = None,
 ) -> LatencyEstimate:
     """Estimate one invoke's latency when the ops ``tpu_ops`` of ``graph`` run on the Edge TPU.
 
@@ -334,9 +354,11 @@ def estimate(
       boundary I/O is counted per segment and the segment count comes from it. ``tpu_segments``
       must then be left at 1 or agree with it.
     * ``clock``: ``"max"`` (libedgetpu1-max) or ``"reduced"`` (libedgetpu1-std).
+    * ``work``: :func:`ops_work` of ``graph`` when the caller has it already (computed otherwise).
 
     Raises ``ValueError`` for an op index outside the graph, an unknown clock, or a segment count
-    that is below 1 or contradicts ``segment_of``.
+    that is below 1 or contradicts ``segment_of``; ``OverflowError`` when the model's sizes are
+    too large for the sums to be a number (absurd but valid shapes).
     """
     c = constants or load_constants()
     clock_hz = c.clock_hz(clock)
@@ -362,12 +384,15 @@ def estimate(
         raise ValueError("tpu_segments must be >= 1 when ops run on the Edge TPU")
 
     elements = _Elements()
+    if work is None:
+        work = ops_work(graph, c)
+    elif len(work) != n_ops:
+        raise ValueError(f"work has {len(work)} entries but the graph has {n_ops} ops")
     cycles = 0.0
     tpu_macs = cpu_macs = cpu_elements = 0
-    for op in graph.subgraph.ops:
-        macs, work = _op_work(graph, op, c, elements)
+    for op, (macs, work_cycles) in zip(graph.subgraph.ops, work, strict=True):
         if op.index in tpu:
-            cycles += c.op_fixed_cycles + work
+            cycles += c.op_fixed_cycles + work_cycles
             tpu_macs += macs
         elif macs:
             cpu_macs += macs
@@ -388,6 +413,8 @@ def estimate(
     cpu_ms = 1e3 * (cpu_macs / c.cpu_macs_per_s + cpu_elements / c.cpu_elements_per_s)
     overhead_ms = c.overhead_ms_per_segment * segments
     total = tpu_compute_ms + streaming_ms + io_ms + cpu_ms + overhead_ms
+    if not math.isfinite(total):
+        raise OverflowError("the model's sizes are too large for a latency estimate")
     return LatencyEstimate(
         tpu_compute_ms=tpu_compute_ms,
         streaming_ms=streaming_ms,
@@ -420,9 +447,11 @@ def estimate_for_report(
     instruction_bytes: int | None = None,
     clock: str = "max",
     constants: LatencyConstants | None = None,
+    work: Sequence[tuple[int, float]] | None = None,
 ) -> LatencyEstimate:
     """:func:`estimate` with tpulint's own prediction for the input model: the placement, the
-    segments and the off-chip parameter bytes in ``report``. ``graph`` is the report's subgraph 0.
+    segments and the off-chip parameter bytes in ``report``. ``graph`` is the report's subgraph 0;
+    ``work`` its :func:`ops_work`, if the caller has it.
 
     Raises ``ValueError`` for a report of a compiled model or a failed analysis.
     """
@@ -439,4 +468,5 @@ def estimate_for_report(
         segment_of=seg_of,
         clock=clock,
         constants=constants,
+        work=work,
     )
