@@ -12,7 +12,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES
+import tomllib
+from conftest import FIXTURES, ROOT
 from typer.testing import CliRunner
 
 from tpulint import _fastcli
@@ -68,7 +69,7 @@ DECLINED = [
 
 
 def _fast(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | None, str, str]:
-    code = _fastcli.run(app, argv)
+    code = _fastcli.run(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -96,13 +97,23 @@ def test_switch_off(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
 
 
 def test_console_script_uses_it() -> None:
-    """`python -m tpulint.cli check` (main()) gives the typer result, and does not import pydantic."""
+    """The console script's main() runs `check` without importing typer (or pydantic), with
+    typer's result; anything else goes to typer."""
     code = (
         f"import sys; sys.argv = ['tpulint', 'check', {MID!r}, '-f', 'json'];"
-        "import atexit; atexit.register(lambda: print('pydantic' in sys.modules, file=sys.stderr));"
-        "from tpulint.cli import main; main()"
+        "import atexit; atexit.register(lambda: print(sorted({'typer', 'pydantic', 'click'} & sys.modules.keys()), "
+        "file=sys.stderr));"
+        "from tpulint._fastcli import main; main()"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 1
     assert json.loads(r.stdout)["models"][0]["summary"]["outcome"] == "partial"
-    assert r.stderr.strip().splitlines()[-1] == "False"
+    assert r.stderr.strip().splitlines()[-1] == "[]"
+    typer_run = "import sys; sys.argv = ['tpulint', 'rule', 'TPU301']; from tpulint._fastcli import main; main()"
+    r = subprocess.run([sys.executable, "-c", typer_run], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("# TPU301")
+
+
+def test_entry_point_is_the_fast_main() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"tpulint": "tpulint._fastcli:main"}

@@ -1,21 +1,20 @@
-"""A fast path for ``tpulint check`` that skips typer's per-run parameter machinery.
+"""The ``tpulint`` console script, with a fast path for ``tpulint check`` that never imports typer.
 
-Why: a ``tpulint check`` run in a pre-commit hook must take a blink. Typer (0.29 on the reference
-machine) converts every parameter through a pydantic ``TypeAdapter``, which costs ~150 ms per
-process (importing pydantic and building one adapter per parameter) on top of importing typer
-itself -- half of the whole budget, spent before a byte of the model is read.
+Why: a ``tpulint check`` run in a pre-commit hook must take a blink. Importing typer (0.29 on the
+reference machine, with its vendored click) costs ~60 ms of a ~200 ms cold run, and typer's
+per-run parameter conversion through pydantic ``TypeAdapter`` objects costs ~150 ms more -- spent
+before a byte of the model is read.
 
-What: :func:`run` parses the command line of the ``check`` command itself, from the same
-declarations typer uses (the ``Annotated[..., typer.Option(...)]`` signature of
-:func:`tpulint.cli.check`), and calls the command function directly. It handles only what it can
-handle exactly like typer -- long and short options with a value (``--format json``,
-``--format=json``, ``-f json``), flags (``--exit-zero``, ``--x/--no-x``), repeated list options,
-positional paths; values of type str, int, float, Path, an Enum, or a list of those; ``min``/``max``
-bounds. For anything else (``--help``, an unknown or malformed option, a value that does not
-convert, an option feature it does not model such as ``envvar`` or a parameter callback) it returns
-None and typer handles the command line as usual, errors and help included. So the fast path can
-make a run faster, never different; ``tests/test_fastcli.py`` compares both on many command lines.
-Set ``TPULINT_NO_FAST_CLI=1`` to turn it off.
+What: :func:`run` parses the command line of ``check`` itself, from the declarations typer also
+reads (the ``Annotated[..., Opt(...)]`` signature of :func:`tpulint.commands.check_cmd.check`, see
+:mod:`tpulint.commands.params`), and calls the command function directly. It handles only what it
+can handle exactly like typer -- long and short options with a value (``--format json``,
+``--format=json``, ``-f json``), flags (``--exit-zero``), repeated list options, positional paths;
+values of type str, int, float, Path, an Enum, or a list of those; ``min``/``max`` bounds. For
+anything else (``--help``, an unknown or malformed option, a value that does not convert or is out
+of bounds) it returns None and :func:`main` hands the command line to typer, errors and help
+included. So the fast path can make a run faster, never different; ``tests/test_fastcli.py``
+compares both on many command lines. Set ``TPULINT_NO_FAST_CLI=1`` to turn it off.
 """
 
 from __future__ import annotations
@@ -28,26 +27,9 @@ import types
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, get_args, get_origin
 
 _INT = re.compile(r"[+-]?\d+\Z")
-# ParameterInfo attributes the fast path models; any other attribute that differs from its default
-# (envvar, callback, prompt, parser, is_eager, path checks, ...) sends the command line to typer.
-_MODELLED = frozenset(
-    {
-        "default",
-        "param_decls",
-        "help",
-        "metavar",
-        "show_default",
-        "show_choices",
-        "show_envvar",
-        "rich_help_panel",
-        "hidden",
-        "min",
-        "max",
-    }
-)
 _SCALARS = (str, int, float, Path)
 
 
@@ -104,41 +86,14 @@ class _Param:
         return value
 
 
-def _defaults(cls: type) -> dict[str, Any]:
-    return dict(vars(cls()))
-
-
 def _spec(func: Callable[..., Any]) -> list[_Param]:
-    """The parameters of a typer command function, or _Decline when one is not modelled."""
-    from typer.models import ArgumentInfo, DefaultPlaceholder, OptionInfo
+    """The parameters of a command declared with Opt/Arg, or _Decline when one is not modelled."""
+    from tpulint.commands.params import Opt, declared
 
-    plain = {OptionInfo: _defaults(OptionInfo), ArgumentInfo: _defaults(ArgumentInfo)}
-    # Only the `name: Annotated[T, typer.Option(...)] = default` style, read as typer reads it
-    # (typer.utils.get_params_from_function, which costs ~7 ms more as it evaluates everything twice).
-    hints = get_type_hints(func, include_extras=True)
     params: list[_Param] = []
-    for name, sig in inspect.signature(func).parameters.items():
-        hint = hints.get(name)
-        if get_origin(hint) is not Annotated:
-            raise _Decline  # a plain `x: int = 3`, or the old `= typer.Option(3)` style
-        annotation, *extras = get_args(hint)
-        infos = [e for e in extras if isinstance(e, (OptionInfo, ArgumentInfo))]
-        if len(infos) != 1:
-            raise _Decline
-        info = infos[0]
-        option = isinstance(info, OptionInfo)
-        decls: tuple[str, ...] = tuple(info.param_decls or ())
-        if option and info.default is not ...:
-            decls = (str(info.default), *decls)  # Option("--x", "-x") in Annotated: the first name lands in `default`
-        elif info.default is not ...:
-            raise _Decline  # Argument("value") in Annotated is an error typer reports
-        reference = plain[OptionInfo if option else ArgumentInfo]
-        for attr, value in vars(info).items():
-            if attr in _MODELLED or isinstance(value, DefaultPlaceholder):
-                continue
-            if reference.get(attr, value) != value:
-                raise _Decline
-        p = _Param(name, option)
+    for sig, annotation, decl in declared(func):
+        option = isinstance(decl, Opt)
+        p = _Param(sig.name, option)
         origin = get_origin(annotation)
         if origin is Union or origin is types.UnionType:
             args = [a for a in get_args(annotation) if a is not type(None)]
@@ -159,22 +114,23 @@ def _spec(func: Callable[..., Any]) -> list[_Param]:
             p.required = True
         else:
             p.default = sig.default
-        p.min, p.max = info.min, info.max
-        if option:
+        if isinstance(decl, Opt):
+            p.min, p.max = decl.min, decl.max
+            decls = decl.decls
             if not decls:
-                flag = name.replace("_", "-")
+                flag = sig.name.replace("_", "-")
                 decls = (f"--{flag}/--no-{flag}",) if annotation is bool else (f"--{flag}",)
             on: list[str] = []
             off: list[str] = []
-            for decl in decls:
-                if "/" in decl:
+            for name in decls:
+                if "/" in name:
                     if annotation is not bool:
                         raise _Decline
-                    first, _, second = decl.partition("/")
+                    first, _, second = name.partition("/")
                     on.append(first.strip())
                     off.append(second.strip())
                 else:
-                    on.append(decl)
+                    on.append(name)
             if any(not n.startswith("-") or n in ("-", "--") for n in on + off):
                 raise _Decline
             p.names, p.flag_off = tuple(on), tuple(off)
@@ -245,99 +201,37 @@ def parse(params: Sequence[_Param], argv: Sequence[str]) -> dict[str, Any]:
     return kwargs
 
 
-def _command(app: Any, name: str) -> Callable[..., Any] | None:
-    """The function of the registered command ``name``, if it is a plain one."""
-    from typer.core import TyperCommand
-    from typer.models import CommandInfo, DefaultPlaceholder
-
-    plain = _defaults(CommandInfo)
-    for info in getattr(app, "registered_commands", ()):
-        func = info.callback
-        cmd_name = info.name or (func.__name__.lower().replace("_", "-") if func else None)
-        if cmd_name != name or func is None:
-            continue
-        for attr, value in vars(info).items():
-            if attr in ("name", "callback", "help", "short_help", "epilog", "rich_help_panel"):
-                continue
-            if attr == "cls" and value in (None, TyperCommand):
-                continue
-            if not isinstance(value, DefaultPlaceholder) and plain.get(attr, value) != value:
-                return None
-        return func
-    return None
-
-
-def _group_defaults(app: Any) -> Callable[[], None] | None:
-    """Call the app's callback as typer does when only a subcommand is given (every option at its
-    default); None when that cannot be reproduced exactly."""
-    info = getattr(app, "registered_callback", None)
-    if info is None:
-        return lambda: None
-    func = info.callback
-    if func is None or getattr(info, "invoke_without_command", False) is True:
-        return None
-    from typer.utils import get_params_from_function
-
-    values: dict[str, Any] = {}
-    calls: list[tuple[Callable[..., Any], Any]] = []
-    for name, meta in get_params_from_function(func).items():
-        pinfo = meta.default
-        default = getattr(pinfo, "default", meta.default)
-        if default is ... or default is inspect.Parameter.empty:
-            return None
-        cb = getattr(pinfo, "callback", None)
-        if cb is not None:
-            # typer calls a parameter's callback with the default value too; model only `f(value)`.
-            sig = inspect.signature(cb)
-            if len(sig.parameters) != 1:
-                return None
-            calls.append((cb, default))
-        values[name] = default
-
-    def invoke() -> None:
-        for cb, default in calls:
-            cb(default)
-        func(**values)
-
-    return invoke
-
-
-def run(app: Any, argv: Sequence[str], command: str = "check") -> int | None:
-    """Run ``tpulint <command> ...`` without typer's parameter processing.
+def run(argv: Sequence[str]) -> int | None:
+    """Run ``tpulint check ...`` without typer.
 
     Returns the exit code, or None when typer must handle the command line (nothing has run yet).
     """
-    if os.environ.get("TPULINT_NO_FAST_CLI") or not argv or argv[0] != command:
+    if os.environ.get("TPULINT_NO_FAST_CLI") or not argv or argv[0] != "check":
         return None
+    from tpulint.commands.check_cmd import check
+    from tpulint.commands.exits import CommandExit
+
     try:
-        func = _command(app, command)
-        group = _group_defaults(app)
-        if func is None or group is None:
-            return None
-        kwargs = parse(_spec(func), argv[1:])
+        kwargs = parse(_spec(check), argv[1:])
     except _Decline:
         return None
-    import typer
-
-    # Usage errors a command raises itself (typer.BadParameter & co.) derive from click's ClickException.
-    click_exception: type[Exception] = next(
-        c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
-    )
     try:
-        group()
-        func(**kwargs)
-    except typer.Exit as exc:
-        return int(exc.exit_code)
+        return check(**kwargs)
+    except CommandExit as exc:
+        return exc.code
     except KeyboardInterrupt:
         return 130
-    except (EOFError, typer.Abort):
-        print("Aborted!", file=sys.stderr)
-        return 1
-    except click_exception as exc:
-        exc.show()  # type: ignore[attr-defined]
-        return int(exc.exit_code)  # type: ignore[attr-defined]
     except BrokenPipeError:  # e.g. `tpulint check ... | head`: quiet, like typer
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-    return 0
+
+
+def main() -> None:
+    """The ``tpulint`` console script: :func:`run` for a plain ``check``, else the typer application."""
+    code = run(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from tpulint.cli import run_typer
+
+    run_typer()

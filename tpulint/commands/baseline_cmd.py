@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from tpulint.baseline import DEFAULT_BASELINE
+from tpulint.commands.check_cmd import CompilerVersion, ConfigFile, MultipleSubgraphs, Runtime
+from tpulint.commands.params import Arg, Opt, typer_command
 
 baseline_app = typer.Typer(
     name="baseline",
@@ -17,25 +19,24 @@ baseline_app = typer.Typer(
 
 
 @baseline_app.command("write")
+@typer_command
 def write_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Models or directories (searched recursively for *.tflite).")],
+    paths: Annotated[list[Path], Arg(help="Models or directories (searched recursively for *.tflite).")],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help=f"Baseline file (default: config `baseline` or {DEFAULT_BASELINE})."),
+        Opt("--output", "-o", help=f"Baseline file (default: config `baseline` or {DEFAULT_BASELINE})."),
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
-    runtime: Annotated[int | None, typer.Option("--runtime", "-m", help="Edge TPU runtime to target.")] = None,
-    compiler_version: Annotated[str | None, typer.Option("--compiler-version", help="Compiler to model.")] = None,
-    multiple_subgraphs: Annotated[
-        bool, typer.Option("--multiple-subgraphs", "-a", help="Model the compiler's -a flag.")
-    ] = False,
+    config: ConfigFile = None,
+    runtime: Runtime = None,
+    compiler_version: CompilerVersion = None,
+    multiple_subgraphs: MultipleSubgraphs = False,
 ) -> None:
     """Write the findings of MODELS (after config selection and ignores) to a baseline file."""
     from tpulint import __version__
     from tpulint.analyze import analyze_path
     from tpulint.baseline import write_baseline
-    from tpulint.cli import EXIT_USAGE, fail
     from tpulint.commands.common import expand_inputs, make_target
+    from tpulint.commands.exits import EXIT_USAGE, fail
     from tpulint.settings import check_settings
 
     try:
@@ -66,7 +67,10 @@ def write_cmd(
         n = write_baseline(models, dest, __version__)
     except OSError as exc:
         raise fail(f"cannot write {dest}: {exc.strerror or exc}") from None
-    typer.echo(f"tpulint: wrote {n} finding{'s' if n != 1 else ''} of {len(models)} model"
-               f"{'s' if len(models) != 1 else ''} to {dest}", err=True)
+    typer.echo(
+        f"tpulint: wrote {n} finding{'s' if n != 1 else ''} of {len(models)} model"
+        f"{'s' if len(models) != 1 else ''} to {dest}",
+        err=True,
+    )
     if bad:
         raise typer.Exit(EXIT_USAGE)

@@ -31,7 +31,7 @@ def run_bench_command(
 ) -> int:
     """Run the benchmark and print it; returns the exit code. Errors are one line on stderr."""
     from tpulint import bench
-    from tpulint.cli import EXIT_FINDINGS, EXIT_OK, EXIT_TOOL_MISSING, EXIT_USAGE
+    from tpulint.commands.exits import EXIT_FINDINGS, EXIT_OK, EXIT_TOOL_MISSING, EXIT_USAGE
     from tpulint.errors import ConfigError, ModelFormatError, ModelReadError, TpulintError
 
     try:

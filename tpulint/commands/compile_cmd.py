@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def combine_exit_codes(codes: Sequence[int]) -> int:
     """One exit code for several models: usage (2) > tool missing (4) > mismatch (3) > 1 > 0."""
-    from tpulint.cli import EXIT_FINDINGS, EXIT_MISMATCH, EXIT_OK, EXIT_TOOL_MISSING, EXIT_USAGE
+    from tpulint.commands.exits import EXIT_FINDINGS, EXIT_MISMATCH, EXIT_OK, EXIT_TOOL_MISSING, EXIT_USAGE
 
     for code in (EXIT_USAGE, EXIT_TOOL_MISSING, EXIT_MISMATCH, EXIT_FINDINGS):
         if code in codes:
@@ -58,7 +58,7 @@ def run_compile(
 ) -> int:
     """The ``compile`` command; returns the exit code (raises typer.Exit for usage errors)."""
     from tpulint.analyze import iter_model_paths
-    from tpulint.cli import EXIT_TOOL_MISSING, EXIT_USAGE, fail
+    from tpulint.commands.exits import EXIT_TOOL_MISSING, EXIT_USAGE, fail
     from tpulint.compiler.driver import CompilerError, CompilerNotFoundError, CompilerUsageError, resolve_runtime
     from tpulint.confirm import FlagError, locate_compiler, parse_extra_flags
 
@@ -171,7 +171,7 @@ def run_compile(
 
 def model_exit_code(c: Confirmation) -> int:
     """0 agreed; 3 disagreed; 1 the compiler refused the model or failed; 2 an output already exists."""
-    from tpulint.cli import EXIT_FINDINGS, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE
+    from tpulint.commands.exits import EXIT_FINDINGS, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE
     from tpulint.compiler.driver import OutputExistsError
 
     if c.status == "error":

@@ -61,7 +61,7 @@ class CheckConfirmer:
         bench: bool,
     ) -> CheckConfirmer | None:
         """None without ``--confirm``; exits 4 (one line, where to get it) when there is no compiler."""
-        from tpulint.cli import EXIT_TOOL_MISSING, fail
+        from tpulint.commands.exits import EXIT_TOOL_MISSING, fail
 
         if not confirm:
             used = [
@@ -91,7 +91,7 @@ class CheckConfirmer:
 
     def confirm(self, m: ModelReport, path: Path, target: Target) -> None:
         """Compile ``path``, compare with the prediction ``m`` (sets ``m.confirmation``)."""
-        from tpulint.cli import EXIT_TOOL_MISSING, fail
+        from tpulint.commands.exits import EXIT_TOOL_MISSING, fail
         from tpulint.compiler.driver import CompilerNotFoundError, CompilerUsageError
         from tpulint.confirm import ConfirmSettings, confirm_model, flags_for
 
@@ -169,7 +169,7 @@ class CheckConfirmer:
 
     def exit_code(self) -> int | None:
         """2 an output exists, 3 an un-ignored, un-baselined TPU950, 1 a compiler failure; else None."""
-        from tpulint.cli import EXIT_FINDINGS, EXIT_MISMATCH, EXIT_USAGE
+        from tpulint.commands.exits import EXIT_FINDINGS, EXIT_MISMATCH, EXIT_USAGE
 
         codes: list[int] = []
         for m, c in self.done:

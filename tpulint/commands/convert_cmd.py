@@ -16,7 +16,21 @@ from typing import Annotated
 
 import typer
 
-from tpulint.commands.choices import FailOn, Format, ShowOps
+from tpulint.commands.check_cmd import (
+    CompilerVersion,
+    ConfigFile,
+    ExitZero,
+    ExtendSelect,
+    FailOnOpt,
+    Ignore,
+    NoColor,
+    OutputFormat,
+    Runtime,
+    Select,
+    ShowOpsOpt,
+)
+from tpulint.commands.choices import Format, ShowOps
+from tpulint.commands.params import Arg, Opt
 
 
 class IoType(str, Enum):
@@ -31,27 +45,25 @@ class Scale(str, Enum):
 
 
 def convert_command(
-    model: Annotated[Path, typer.Argument(help="A TensorFlow SavedModel directory or a Keras .keras / .h5 file.")],
+    model: Annotated[Path, Arg(help="A TensorFlow SavedModel directory or a Keras .keras / .h5 file.")],
     representative: Annotated[
         Path,
-        typer.Option(
+        Opt(
             "--representative",
             "-r",
             help="Calibration data: a .npy ([N,*input] or [N,1,*input]), an .npz (one array, or one per "
             "input name), or a directory of .jpg/.png/.bmp images.",
         ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The .tflite file to write.")],
-    samples: Annotated[int, typer.Option("--samples", min=1, help="Calibration samples to use at most.")] = 100,
-    io_type: Annotated[
-        IoType | None, typer.Option("--io-type", help="Input/output tensor type (default uint8).")
-    ] = None,
+    output: Annotated[Path, Opt("--output", "-o", help="The .tflite file to write.")],
+    samples: Annotated[int, Opt("--samples", min=1, help="Calibration samples to use at most.")] = 100,
+    io_type: Annotated[IoType | None, Opt("--io-type", help="Input/output tensor type (default uint8).")] = None,
     float_io: Annotated[
-        bool, typer.Option("--float-io", help="Keep float32 input/output (QUANTIZE/DEQUANTIZE then run on the CPU).")
+        bool, Opt("--float-io", help="Keep float32 input/output (QUANTIZE/DEQUANTIZE then run on the CPU).")
     ] = False,
     input_shape: Annotated[
         list[str] | None,
-        typer.Option(
+        Opt(
             "--input-shape",
             help="Fixed input shape, e.g. 1,224,224,3 (NAME:1,... for one input of several). "
             "Needed when a dimension other than the batch is dynamic; a dynamic batch becomes 1.",
@@ -59,35 +71,27 @@ def convert_command(
     ] = None,
     scale: Annotated[
         Scale | None,
-        typer.Option(
+        Opt(
             "--scale", help="Images: pixel range fed to the model, unit [0,1] (default), symmetric [-1,1], raw [0,255]."
         ),
     ] = None,
     mean: Annotated[
-        float | None, typer.Option("--mean", help="Images: (pixel - mean) / std on 0..255 pixels (instead of --scale).")
+        float | None, Opt("--mean", help="Images: (pixel - mean) / std on 0..255 pixels (instead of --scale).")
     ] = None,
-    std: Annotated[float | None, typer.Option("--std", help="Images: see --mean (default 1).")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Show TensorFlow's own log output.")] = False,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format (as for check).")] = Format.text,
-    runtime: Annotated[
-        int | None, typer.Option("--runtime", "-m", help="Edge TPU runtime version to target (10-14).")
-    ] = None,
-    compiler_version: Annotated[
-        str | None, typer.Option("--compiler-version", help="Compiler to model: 16.0, 15.0, 14.1, 2.1, 2.0, 1.0.")
-    ] = None,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Only these codes/prefixes.")] = None,
-    extend_select: Annotated[list[str] | None, typer.Option("--extend-select", help="Add codes/prefixes.")] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Ignore these codes/prefixes.")] = None,
-    fail_on: Annotated[
-        FailOn | None, typer.Option("--fail-on", help="Lowest severity that fails (exit 1). Default: error.")
-    ] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings.")] = False,
-    show_ops: Annotated[ShowOps, typer.Option("--show-ops", help="Op table in text output.")] = ShowOps.all,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR / PRE_COMMIT=1).")] = False,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (default: nearest tpulint.toml / pyproject.toml).")
-    ] = None,
-) -> None:
+    std: Annotated[float | None, Opt("--std", help="Images: see --mean (default 1).")] = None,
+    verbose: Annotated[bool, Opt("--verbose", help="Show TensorFlow's own log output.")] = False,
+    fmt: OutputFormat = Format.text,
+    runtime: Runtime = None,
+    compiler_version: CompilerVersion = None,
+    select: Select = None,
+    extend_select: ExtendSelect = None,
+    ignore: Ignore = None,
+    fail_on: FailOnOpt = None,
+    exit_zero: ExitZero = False,
+    show_ops: ShowOpsOpt = ShowOps.all,
+    no_color: NoColor = False,
+    config: ConfigFile = None,
+) -> int:
     """Convert a SavedModel or Keras model to a full-integer TFLite model for the Edge TPU, then check it.
 
     Settings: Optimize.DEFAULT with the representative data, TFLITE_BUILTINS_INT8 only, uint8 (or
@@ -95,7 +99,8 @@ def convert_command(
     checked exactly like `tpulint check OUTPUT` (same report, same exit code). Needs TensorFlow:
     pip install 'tpulint[convert]' (exit 4 without it); a conversion error exits 2.
     """
-    from tpulint.cli import EXIT_TOOL_MISSING, FailOn, Format, ShowOps, check, fail
+    from tpulint.commands.check_cmd import check
+    from tpulint.commands.exits import EXIT_TOOL_MISSING, fail
     from tpulint.convert import ConvertError, ConvertOptions, TensorFlowMissingError, normalization, parse_input_shapes
 
     if float_io and io_type is not None:
@@ -126,17 +131,17 @@ def convert_command(
         f"({result.size:,} bytes; {options.io_type} I/O; input {shapes}; {result.samples} calibration samples)",
         err=True,
     )
-    check(
+    return check(
         [output],
         runtime=runtime,
         compiler_version=compiler_version,
-        fmt=Format(fmt.value),
+        fmt=fmt,
         select=select,
         extend_select=extend_select,
         ignore=ignore,
-        fail_on=FailOn(fail_on.value) if fail_on is not None else None,
+        fail_on=fail_on,
         exit_zero=exit_zero,
-        show_ops=ShowOps(show_ops.value),
+        show_ops=show_ops,
         no_color=no_color,
         config=config,
-    )  # raises typer.Exit with check's exit code
+    )  # check's exit code

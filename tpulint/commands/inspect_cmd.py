@@ -18,9 +18,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
-
-from tpulint.commands.choices import FailOn
+from tpulint.commands.check_cmd import ConfigFile, FailOnOpt, NoColor
+from tpulint.commands.params import Arg, Opt
 
 
 class InspectFormat(str, Enum):
@@ -29,21 +28,21 @@ class InspectFormat(str, Enum):
 
 
 def inspect_command(
-    models: Annotated[list[Path], typer.Argument(help="Compiled *_edgetpu.tflite models (or directories).")],
-    fmt: Annotated[InspectFormat, typer.Option("--format", "-f", help="Output format.")] = InspectFormat.text,
+    models: Annotated[list[Path], Arg(help="Compiled *_edgetpu.tflite models (or directories).")],
+    fmt: Annotated[InspectFormat, Opt("--format", "-f", help="Output format.")] = InspectFormat.text,
     runtime: Annotated[
-        int | None,
-        typer.Option("--runtime", "-m", help="The device's Edge TPU runtime (TPU404 if a package needs more)."),
+        int | None, Opt("--runtime", "-m", help="The device's Edge TPU runtime (TPU404 if a package needs more).")
     ] = None,
-    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Lowest severity that fails (exit 1).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR / PRE_COMMIT=1).")] = False,
-) -> None:
+    fail_on: FailOnOpt = None,
+    config: ConfigFile = None,
+    no_color: NoColor = False,
+) -> int:
     """Show what compiled Edge TPU models hold: packages, runtime, parameters, TPU boundary, CPU ops."""
     from tpulint import __version__
     from tpulint.analyze import analyze_path
-    from tpulint.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _text_out, fail
     from tpulint.commands.common import expand_inputs, make_target
+    from tpulint.commands.exits import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, error_line, fail
+    from tpulint.commands.output import text_out
     from tpulint.report import ModelReport
     from tpulint.settings import check_settings
 
@@ -85,13 +84,13 @@ def inspect_command(
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _render_text(reports, _text_out(no_color))
+        _render_text(reports, text_out(no_color))
     bad = [m for m in reports if not m.ok]
     for m in bad:
-        typer.echo(f"tpulint: error: {(m.error or {}).get('message', m.path)}", err=True)
+        error_line((m.error or {}).get("message", m.path))
     if bad:
-        raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(EXIT_FINDINGS if settings.failing(reports) else EXIT_OK)
+        return EXIT_USAGE
+    return EXIT_FINDINGS if settings.failing(reports) else EXIT_OK
 
 
 def _error_report(path: Path, code: str, message: str, runtime: int) -> Any:

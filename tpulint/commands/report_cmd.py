@@ -7,27 +7,32 @@ from typing import Annotated
 
 import typer
 
+from tpulint.commands.check_cmd import (
+    CompilerVersion,
+    ConfigFile,
+    IntermediateTensors,
+    MultipleSubgraphs,
+    Runtime,
+)
+from tpulint.commands.params import Arg, Opt
+
 
 def report_cmd(
-    model: Annotated[Path, typer.Argument(help="The .tflite model.")],
+    model: Annotated[Path, Arg(help="The .tflite model.")],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="HTML file to write (default: MODEL_STEM.tpulint.html).")
+        Path | None, Opt("--output", "-o", help="HTML file to write (default: MODEL_STEM.tpulint.html).")
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
-    runtime: Annotated[int | None, typer.Option("--runtime", "-m", help="Edge TPU runtime to target.")] = None,
-    compiler_version: Annotated[str | None, typer.Option("--compiler-version", help="Compiler to model.")] = None,
-    multiple_subgraphs: Annotated[
-        bool, typer.Option("--multiple-subgraphs", "-a", help="Model the compiler's -a flag.")
-    ] = False,
-    intermediate_tensors: Annotated[
-        str | None, typer.Option("--intermediate-tensors", "-i", help="Model -i: comma-separated tensor names.")
-    ] = None,
+    config: ConfigFile = None,
+    runtime: Runtime = None,
+    compiler_version: CompilerVersion = None,
+    multiple_subgraphs: MultipleSubgraphs = False,
+    intermediate_tensors: IntermediateTensors = None,
 ) -> None:
     """Write one self-contained HTML page: the op graph coloured by placement, the cut, and the op table."""
     from tpulint import __version__
     from tpulint.analyze import analyze_path
-    from tpulint.cli import EXIT_USAGE, fail
     from tpulint.commands.common import make_target
+    from tpulint.commands.exits import EXIT_USAGE, fail
     from tpulint.html_report import op_edges, render_html
     from tpulint.settings import check_settings
 
