@@ -255,6 +255,28 @@ def test_fully_connected() -> None:
     assert only_op_bytes(fc_model(3, 10, bias=False)) == (64, 0)
 
 
+def const_lhs_fc_model(rows: int, k: int) -> Graph:
+    """FULLY_CONNECTED(A, x): the constant A [rows, k] is the first operand, the activation x the weights."""
+    tensors = [
+        T("a", [rows, k], data=bytes([5]) * (rows * k), zero_point=[-1]),
+        T("x", [1, k]),
+        T("y", [rows, 1]),
+    ]
+    return built(tensors, [O("FULLY_CONNECTED", ["a", "x"], ["y"])], ["x"], ["y"])
+
+
+def test_fully_connected_with_a_constant_first_operand() -> None:
+    # K > 4: tiled, 4 lanes per row of A: lanes(4 * 82) = 384 lanes * 4 B * cdiv(81, 4) = 32,256,
+    # plus one 64-byte line (redax_rf_gemm's 64 ops of A [82, 81]).
+    assert only_op_bytes(const_lhs_fc_model(82, 81)) == (32_256 + 64, 0)
+    # lanes(4 * 2) = 16 lanes * 4 * cdiv(82, 4) = 1,344, plus the line (A [2, 82]).
+    assert only_op_bytes(const_lhs_fc_model(2, 82)) == (1_344 + 64, 0)
+    # K <= 4: A raw, one byte per element, never cached (A [5184, 2]: 10,368 B).
+    assert only_op_bytes(const_lhs_fc_model(5184, 2)) == (0, 10_368)
+    p = predict(const_lhs_fc_model(5184, 2), [0])
+    assert (p.cached_bytes, p.streamed_bytes, p.ops[0].placement) == (0, 10_368, "streamed")
+
+
 def softmax_model(classes: int) -> Graph:
     return built(
         [T("x", [1, classes], scale=[0.1]), T("y", [1, classes], scale=[1 / 256], zero_point=[-128])],
@@ -562,10 +584,28 @@ def test_corpus_share_within_10_percent() -> None:
     rows = [memory_accuracy.score_case(d, t) for d, t in _pair_cases()]
     assert len(rows) >= 50
     ok = [r.case for r in rows if memory_accuracy.within(r.pred.total_bytes, r.truth_total)]
-    assert len(ok) / len(rows) >= 0.90, sorted({r.case for r in rows} - set(ok))
+    # 53 of the 55 cases; the two misses: the int8 LSTM (routing tables not modelled) and
+    # split_concat (192 B, unexplained).
+    assert len(ok) / len(rows) >= 0.95, sorted({r.case for r in rows} - set(ok))
     ours = [r for r in rows if r.pred_tpulint is not None]
     ok_ours = [r for r in ours if r.pred_tpulint and memory_accuracy.within(r.pred_tpulint.total_bytes, r.truth_total)]
-    assert len(ok_ours) / len(rows) >= 0.90
+    assert len(ok_ours) / len(rows) >= 0.95
+
+
+def test_corpus_constant_first_operand_fc_model() -> None:
+    """redax_rf_gemm_64_16_2_1: 129 FULLY_CONNECTED ops with a constant first operand hold 2.1 MB
+    of parameters in the real package (tpulint predicted 5 KB before the rule)."""
+    case = corpus_or_skip() / "redax_rf_gemm_64_16_2_1"
+    if not (case / "truth.json").is_file():
+        pytest.skip("redax_rf_gemm case not in this corpus")
+    t = json.loads((case / "truth.json").read_text())
+    cached, streamed = truth_bytes(case / t["files"]["compiled"]["name"])
+    g = graph_of(load_model(case / t["files"]["input"]["name"]))
+    p = predict(g, _truth_tpu(t, g))
+    assert abs(p.total_bytes - (cached + streamed)) <= 192  # one 3-line selection matrix unexplained
+    lhs = [o for o in p.ops if o.note.startswith("constant first operand")]
+    assert len(lhs) == 129
+    assert sorted({o.total_bytes for o in lhs}) == [1_408, 10_368, 32_320]
 
 
 def test_corpus_models_split_into_segments() -> None:

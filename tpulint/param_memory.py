@@ -62,6 +62,9 @@ class MemoryRules:
     bias_only_if_nonzero: bool
     dw_channels_per_group: int
     dw_bytes_per_group_row: int
+    fc_lhs_elementwise_max_k: int
+    fc_lhs_lanes_per_row: int
+    fc_lhs_extra_bytes: int
     softmax_line_bytes: int
     softmax_tables: int
     softmax_classes_per_line: int
@@ -83,6 +86,7 @@ class MemoryRules:
     def from_dict(cls, raw: dict[str, Any]) -> MemoryRules:
         lay, lanes, hdr, dw = raw["layout"], raw["lanes"], raw["header_rows"], raw["depthwise"]
         sm, rs, ew, ca = raw["softmax"], raw["reshape"], raw["elementwise"], raw["cache"]
+        lhs = raw["fc_const_lhs"]
         return cls(
             block_bytes=int(lay["block_bytes"]),
             bytes_per_lane_row=int(lay["bytes_per_lane_row"]),
@@ -98,6 +102,9 @@ class MemoryRules:
             bias_only_if_nonzero=bool(hdr["bias_only_if_nonzero"]),
             dw_channels_per_group=int(dw["channels_per_group"]),
             dw_bytes_per_group_row=int(dw["bytes_per_group_row"]),
+            fc_lhs_elementwise_max_k=int(lhs["elementwise_max_k"]),
+            fc_lhs_lanes_per_row=int(lhs["lanes_per_row"]),
+            fc_lhs_extra_bytes=int(lhs["extra_bytes"]),
             softmax_line_bytes=int(sm["line_bytes"]),
             softmax_tables=int(sm["tables"]),
             softmax_classes_per_line=int(sm["classes_per_line"]),
@@ -296,6 +303,25 @@ def _weight_op(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
     return file_bytes, _pad(c, line) * row * rows, ""
 
 
+def _const_lhs_fc(graph: Graph, op: Op, r: MemoryRules) -> OpMemory | None:
+    """A FULLY_CONNECTED whose first operand is the constant and whose weights are not (constant
+    matrix A [R, K] times an activation); None for any other op."""
+    ins = op.inputs
+    if len(ins) < 2 or ins[0] < 0 or ins[1] < 0 or not graph.is_constant(ins[0]) or graph.is_constant(ins[1]):
+        return None
+    a = graph.tensor(ins[0])
+    k = a.shape[-1] if a.shape else 1
+    if k <= r.fc_lhs_elementwise_max_k:
+        n = _pad(r.elementwise_per_element_bytes * a.elements, r.block_bytes)
+        return OpMemory(op.index, op.opcode, 0, n, 0, STREAMED, "constant first operand, raw (never cached)")
+    rows = a.elements // max(k, 1)
+    lanes = r.fc_lhs_lanes_per_row * rows
+    row, depth = r.bytes_per_lane_row, _cdiv(k, r.inputs_per_row)
+    n = _pad(_lanes(lanes, r) * row * depth, r.block_bytes) + r.fc_lhs_extra_bytes
+    on_chip = _pad(lanes, r.on_chip_line_lanes) * row * depth + r.fc_lhs_extra_bytes
+    return OpMemory(op.index, op.opcode, n, 0, on_chip, NONE, "constant first operand, tiled")
+
+
 def _reshape(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
     if not op.inputs or not op.outputs or op.inputs[0] < 0 or op.outputs[0] < 0 or graph.is_constant(op.inputs[0]):
         return 0, 0, ""
@@ -328,6 +354,8 @@ def _elementwise(graph: Graph, op: Op, r: MemoryRules) -> int:
 def _op_memory(graph: Graph, op: Op, r: MemoryRules, softmax: bool) -> OpMemory | None:
     """The op's parameter bytes (unplaced), or None when it stores none."""
     k = op.opcode
+    if k == "FULLY_CONNECTED" and (lhs := _const_lhs_fc(graph, op, r)) is not None:
+        return lhs
     if k in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
         n, fp, note = _weight_op(graph, op, r)
     elif k == "SOFTMAX":
