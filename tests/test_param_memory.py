@@ -524,6 +524,9 @@ def test_co_compile_later_models_stream_what_no_longer_fits() -> None:
     assert [o.placement for o in second.ops] == ["streamed", "streamed", "cached"]
     assert res[1].streamed_for_sharing_bytes == 2 * BLOCK
     assert first.total_bytes + second.total_bytes == pa.total_bytes + pb.total_bytes
+    # Every model prints the same "remaining": what is left once all are placed (edgetpu#518, #458).
+    left = cap - first.on_chip_used_bytes - second.on_chip_used_bytes
+    assert [r.shared_remaining_bytes for r in res] == [left, left]
     assert first.on_chip_used_bytes + second.on_chip_used_bytes <= cap
     # The order on the command line decides who streams.
     big = conv_chain([64] * 2)

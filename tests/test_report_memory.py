@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from tpulint.cli import app
 from tpulint.compiler.compiled import read_compiled_model
+from tpulint.units import compiler_size
 
 runner = CliRunner()
 SCHEMA = json.loads((ROOT / "tpulint" / "schema" / "report.schema.json").read_text())
@@ -70,6 +71,14 @@ def test_co_compile_shares_the_cache_in_command_line_order() -> None:
     assert (ca["position"], cb["position"], ca["models"]) == (0, 1, 2)
     assert ca["cache_available_bytes"] == ma["memory"]["capacity_bytes"]
     assert cb["cache_available_bytes"] == ma["memory"]["capacity_bytes"] - ca["on_chip_used_bytes"]
+    left = ma["memory"]["capacity_bytes"] - ca["on_chip_used_bytes"] - cb["on_chip_used_bytes"]
+    assert ca["on_chip_remaining_bytes"] == cb["on_chip_remaining_bytes"] == left
+    # The compiler-log format prints each model's share and the one shared "remaining" line.
+    r = runner.invoke(app, ["check", "--co-compile", "-f", "compiler-log", str(a), str(b)])
+    remaining = [ln for ln in r.stdout.splitlines() if ln.startswith("On-chip memory remaining")]
+    assert remaining == [f"On-chip memory remaining for caching model parameters: {compiler_size(left)}"] * 2
+    used = [ln.rsplit(": ", 1)[1] for ln in r.stdout.splitlines() if ln.startswith("On-chip memory used")]
+    assert used == [compiler_size(ca["on_chip_used_bytes"]), compiler_size(cb["on_chip_used_bytes"])]
     _, (alone,) = check_json(str(a))
     assert "co_compiled" not in alone["memory"]
 

@@ -37,6 +37,7 @@ def share_cache(models: Sequence[ModelReport], target: Target) -> None:
             "models": len(members),
             "cache_available_bytes": c.cache_available_bytes,
             "on_chip_used_bytes": c.prediction.on_chip_used_bytes,
+            "on_chip_remaining_bytes": c.shared_remaining_bytes,
             "off_chip_bytes": c.prediction.off_chip_bytes,
             "streamed_for_sharing_bytes": c.streamed_for_sharing_bytes,
         }

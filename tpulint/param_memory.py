@@ -222,6 +222,7 @@ class CoCompiled:
     prediction: MemoryPrediction  # with the cache left to it by the models before it
     cache_available_bytes: int  # capacity minus what the earlier models occupy
     streamed_for_sharing_bytes: int  # bytes this model streams only because it shares the cache
+    shared_remaining_bytes: int  # cache left when all are placed: every model's "remaining" line
 
 
 # --- per-op bytes ---------------------------------------------------------------------------------
@@ -548,21 +549,23 @@ def co_compile(predictions: Sequence[MemoryPrediction], capacity: int | None = N
     Each model keeps exactly its own parameter bytes and all share one parameter_caching_token
     (corpus: mobilenet_v1_0.25_128 + mobilenet_v1_0.5_160). The cache is given out in command-line
     order: each model is filled (same rule as :func:`predict`) into what the models before it left,
-    and streams what no longer fits.
+    and streams what no longer fits. The compiler prints one "remaining" figure for all of them: what
+    is left once every model is placed.
 
-    UNVERIFIED: the corpus has no co-compilation whose parameters exceed the cache, and no source
-    states the order (Coral's docs only say that co-compiled models share the cache): the
-    command-line-order rule is the obvious one, not an observed one. ``capacity`` defaults to 7.69 MiB.
+    Evidence for the order and the shared "remaining" line: two real logs (edgetpu#518, 15.0: the
+    first model on the command line takes the cache, the second caches nothing; edgetpu#458, 16.0),
+    see rules/memory.toml; the corpus has no co-compilation that overflows the cache.
+    ``capacity`` defaults to 7.69 MiB.
     """
     order = memory_rules().co_compile_order
     if order != "command_line":
         raise ValueError(f"rules/memory.toml: unknown co_compile order {order!r}")
     cap = default_capacity() if capacity is None else capacity
     remaining = cap
-    out = []
-    for k, p in enumerate(predictions):
+    placed: list[tuple[MemoryPrediction, int, int]] = []
+    for p in predictions:
         alone = _fill(p.ops, cap)
         shared = _fill(p.ops, remaining)
-        out.append(CoCompiled(k, shared, remaining, max(shared.streamed_bytes - alone.streamed_bytes, 0)))
+        placed.append((shared, remaining, max(shared.streamed_bytes - alone.streamed_bytes, 0)))
         remaining = max(remaining - shared.on_chip_used_bytes, 0)
-    return out
+    return [CoCompiled(k, shared, available, extra, remaining) for k, (shared, available, extra) in enumerate(placed)]

@@ -43,7 +43,8 @@ def _memory_lines(m: ModelReport) -> list[str]:
     mem = m.memory
     if mem is None:  # compiled input: the package's cached and streamed bytes
         used, remaining, off = m.summary.on_chip_param_bytes, None, m.summary.off_chip_param_bytes
-    else:
+    else:  # co-compiled (--co-compile): this model's share, and the one "remaining" all models print
+        mem = mem.get("co_compiled") or mem
         used, remaining, off = mem["on_chip_used_bytes"], mem["on_chip_remaining_bytes"], mem["off_chip_bytes"]
     lines = [f"On-chip memory used for caching model parameters: {compiler_size(used)}"]
     if remaining is not None:

@@ -267,6 +267,8 @@ def _memory_lines(m: ModelReport) -> list[str]:
             lines.append(
                 f"Co-compiled ({shared['position'] + 1} of {shared['models']}): "
                 f"{_mib(shared['cache_available_bytes'])} of cache left for it, "
+                f"on-chip used {_mib(shared['on_chip_used_bytes'])}, "
+                f"remaining (all models) {_mib(shared['on_chip_remaining_bytes'])}, "
                 f"{_mib(shared['off_chip_bytes'])} streamed"
                 + (
                     f" ({_mib(shared['streamed_for_sharing_bytes'])} because of sharing)"
