@@ -363,6 +363,34 @@ def test_tpu403_add_v4_not_mapped_on_16() -> None:
     assert rep.ops[1].status == "Operation version not supported"
 
 
+def test_tpu403_fix_names_what_maps_the_version() -> None:
+    add_v4 = check(conv_chain(O("ADD", ["a", "a"], ["b"], version=4)))
+    (f,) = [f for f in add_v4.findings if f.code == "TPU403"]
+    assert f.fix is not None and f.fix.startswith("No Edge TPU compiler maps ADD v4")
+    # RESIZE_BILINEAR v3 is unmapped on 14.1 only: 16.0 (and 15.0) map it.
+    resize = conv_chain(O("RESIZE_BILINEAR", ["a", "size"], ["b"], version=3))
+    resize.tensors.append(T("size", [2], "INT32", data=i32(8, 8), quant=False))
+    rep = check(resize, Target(compiler="14.1"))
+    (f,) = [f for f in rep.findings if f.code == "TPU403"]
+    assert f.fix is not None and f.fix.startswith("Use compiler 16.0, which maps RESIZE_BILINEAR v3")
+
+
+def test_tpu403_names_the_ops_that_raise_a_shared_op_version() -> None:
+    """One int64 ADD gives the model's single ADD operator code version 4: the int8 ADD is not
+    mapped because of it, and the finding says so (the pattern of edward_mot_yolov10n_192)."""
+    m = conv_chain(
+        O("ADD", ["a", "a"], ["b"], version=4),
+        extra_tensors=[T("i", [2], "INT64", quant=False), T("j", [2], "INT64", quant=False)],
+    )
+    m.ops.append(O("ADD", ["i", "i"], ["j"], version=4))
+    m.inputs.append("i")
+    m.outputs.append("j")
+    rep = check(m)
+    (f,) = [f for f in rep.findings if f.code == "TPU403" and f.op_index == 1]
+    assert "1 of them, on INT64 tensors (ops 3), give it version 4" in f.observed
+    assert f.fix is not None and f.fix.startswith("Remove the INT64 ADD ops from the model")
+
+
 def test_tpu502_multiple_subgraphs() -> None:
     m = conv_chain(O("RELU", ["a"], ["b"]))
     m.extra_subgraphs = 1

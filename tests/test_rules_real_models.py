@@ -155,3 +155,19 @@ def test_tpu503_intermediate_tensor_on_a_converter_model() -> None:
     cut = {f.op_index for f in rep.findings if f.code == "TPU503"}
     assert cut == set(cpu)
     assert all(o.status == "More than one subgraph is not supported" for o in rep.ops if o.index in cpu)
+
+
+def test_tpu403_names_the_int64_adds_of_a_real_yolov10_export() -> None:
+    """edward_mot_yolov10n_192: one ADD operator code (v4) for 12 int8 and 3 int64 ADDs; the real
+    compiler leaves every ADD on the CPU. The finding says which ops raise the version."""
+    from conftest import corpus_or_skip
+
+    case = corpus_or_skip() / "edward_mot_yolov10n_192"
+    if not case.is_dir():
+        pytest.skip("yolov10n case not in this corpus")
+    rep = analyze_path(case / "yolov10n_full_integer_quant.tflite", Target())
+    found = [f for f in rep.findings if f.code == "TPU403"]
+    int8 = [f for f in found if "INT64 tensors (ops 455, 458, 474)" in f.observed]
+    assert len(found) == 15 and len(int8) == 12
+    assert all((f.fix or "").startswith("Remove the INT64 ADD ops from the model") for f in int8)
+    assert all((f.fix or "").startswith("No Edge TPU compiler maps ADD v4") for f in found if f not in int8)

@@ -84,7 +84,7 @@ def _finding(
         severity=(severity or r.severity).value,
         message=v.message or msg or r.summary,
         observed=v.observed,
-        fix=fix,
+        fix=v.fix or fix,
         subgraph=sg,
         op_index=idx,
         opcode=op.type_name if op is not None else None,

@@ -42,6 +42,7 @@ class Graph:
     _acts: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
     _outs: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
     _order: tuple[int, ...] | None = field(default=None, repr=False)
+    _by_type: dict[str, tuple[Op, ...]] | None = field(default=None, repr=False)
     _label_of: dict[tuple[tuple[int, ...], str], str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -176,6 +177,15 @@ class Graph:
         if self._own(op):
             return list(self._consumers[op.index])
         return list(_unique(c for t in op.outputs if t >= 0 for c in self.tensor_consumers(t)))
+
+    def ops_of_type(self, opcode: str) -> tuple[Op, ...]:
+        """The ops with this opcode, in file order (grouped once, on first use)."""
+        if self._by_type is None:
+            groups: dict[str, list[Op]] = {}
+            for op in self.subgraph.ops:
+                groups.setdefault(op.opcode, []).append(op)
+            self._by_type = {k: tuple(v) for k, v in groups.items()}
+        return self._by_type.get(opcode, ())
 
     def execution_order(self) -> list[int]:
         """Op indices in a valid execution order (the file order when it is already topological)."""

@@ -51,6 +51,7 @@ class Violation:
 
     observed: str
     message: str | None = None
+    fix: str | None = None  # a fix specific to what was observed (else the rule's, rules/messages.toml)
     op_index: int | None = None  # for model-scope rules that point at an op
     subgraph: int | None = None
     status: str | None = None  # override the rule's predicted status id

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tpulint.context import ModelContext, OpContext
+from tpulint.model import Op
+from tpulint.quantmode import EIGHT_BIT
 from tpulint.registry import Violation, rule
 
 
@@ -103,7 +105,9 @@ def check_op_version_unmapped(ctx: OpContext) -> Iterator[Violation]:
 
     ## What it does
     Flags op versions the given compiler is known to leave on the CPU, e.g. RESIZE_BILINEAR /
-    RESIZE_NEAREST_NEIGHBOR v3 (`half_pixel_centers`, TF ≥ 2.3) on compilers 14.1 and 15.0.
+    RESIZE_NEAREST_NEIGHBOR v3 (`half_pixel_centers`, TF ≥ 2.3) on compilers 14.1 and 15.0, or ADD v4
+    on 16.0. A model has one operator code per op type, with the highest version any of its ops
+    needs, so a few ADDs on int64 tensors make every ADD version 4: the finding then names those ops.
 
     ## Why it matters on the Edge TPU
     The op stays on the CPU with "Operation version not supported", and so does everything after it.
@@ -123,7 +127,10 @@ def check_op_version_unmapped(ctx: OpContext) -> Iterator[Violation]:
     ```
 
     ## How to fix
-    Use compiler 16.0, or convert with TF 2.2 (the op is then version 1/2).
+    Use a compiler that maps the version (the finding names it: 16.0 for RESIZE v3), or convert so
+    the op gets an older version: with TF 2.2, or -- when other ops of the same type on int64 /
+    int16 tensors raise it -- without those ops (do that arithmetic outside the model). YOLOv10's
+    export has 3 int64 ADDs that leave its 12 int8 ADDs unmapped (corpus: edward_mot_yolov10n_192).
 
     ## Compiler status
     Operation version not supported
@@ -131,6 +138,65 @@ def check_op_version_unmapped(ctx: OpContext) -> Iterator[Violation]:
     ## Sources
     edgetpu#206, edgetpu#396, guichristmann/edge-tpu-tiny-yolo#10.
     """
-    lowest = ctx.target.spec.unmapped_versions.get(ctx.op.opcode)
-    if lowest is not None and ctx.op.version >= lowest:
-        yield Violation(observed=f"{ctx.op.opcode} version {ctx.op.version} on compiler {ctx.target.compiler}")
+    op = ctx.op
+    lowest = ctx.target.spec.unmapped_versions.get(op.opcode)
+    if lowest is None or op.version < lowest:
+        return
+    observed = f"{op.opcode} version {op.version} on compiler {ctx.target.compiler}"
+    newer = _newer_compilers_mapping(op.opcode, op.version, ctx.target.compiler)
+    use_newer = f"Use compiler {newer[0]}, which maps {op.opcode} v{op.version}" if newer else ""
+    raisers = _version_raisers(ctx)
+    if raisers:
+        types = sorted({ctx.graph.tensor(o.inputs[0]).dtype for o in raisers})
+        listed = ", ".join(str(o.index) for o in raisers[:8]) + (", ..." if len(raisers) > 8 else "")
+        observed += (
+            f"; the model has one {op.opcode} operator code for all its {op.opcode} ops, and {len(raisers)} "
+            f"of them, on {'/'.join(types)} tensors (ops {listed}), give it version {op.version}"
+        )
+        fix = (
+            f"Remove the {'/'.join(types)} {op.opcode} ops from the model (do that arithmetic in "
+            f"pre- or post-processing, or in int32 / 8-bit): the converter then gives {op.opcode} an "
+            "older version and the 8-bit ones map."
+        ) + (f" Or: {use_newer}." if use_newer else "")
+        yield Violation(observed=observed, fix=fix)
+    elif use_newer:
+        yield Violation(
+            observed=observed, fix=f"{use_newer}, or convert with TensorFlow 2.2 so the op keeps an older version."
+        )
+    else:
+        yield Violation(
+            observed=observed,
+            fix=f"No Edge TPU compiler maps {op.opcode} v{op.version}: convert so the op gets an older "
+            "version (an older TensorFlow, or without the feature that needs it).",
+        )
+
+
+def _newer_compilers_mapping(opcode: str, version: int, current: str) -> list[str]:
+    """Compilers newer than ``current`` known to map ``opcode`` at ``version`` (newest first): they
+    parse it (no known ceiling below it) and do not list it as unmapped."""
+    from tpulint.context import COMPILER_VERSIONS
+    from tpulint.ruledata import compilers
+
+    specs = compilers()
+    newer = COMPILER_VERSIONS[: COMPILER_VERSIONS.index(current)] if current in COMPILER_VERSIONS else ()
+    out = []
+    for name in newer:
+        spec = specs[name]
+        ceiling, lowest = spec.max_op_version.get(opcode), spec.unmapped_versions.get(opcode)
+        if (ceiling is None or version <= ceiling) and (lowest is None or version < lowest):
+            out.append(name)
+    return out
+
+
+def _version_raisers(ctx: OpContext) -> list[Op]:
+    """For an op on 8-bit tensors: the ops of its type on other types (int64, int16, int32, float).
+    Op versions belong to the operator code, which all ops of a type share, so those ops set the
+    version this op gets (corpus: edward_mot_yolov10n_192, 3 int64 ADDs make its 12 int8 ADDs v4)."""
+    g, op = ctx.graph, ctx.op
+    if not op.inputs or op.inputs[0] < 0 or g.tensor(op.inputs[0]).dtype not in EIGHT_BIT:
+        return []
+    return [
+        o
+        for o in g.ops_of_type(op.opcode)
+        if o.inputs and o.inputs[0] >= 0 and g.tensor(o.inputs[0]).dtype not in EIGHT_BIT
+    ]
