@@ -354,6 +354,14 @@ def test_tpu402_op_version_ceiling_is_a_parse_error() -> None:
     rep = check(m)
     assert rep.summary.outcome == "compile_error"
     assert "Didn't find op for builtin opcode 'CONV_2D' version '6'" in (rep.summary.compiler_error or "")
+    (f,) = [f for f in rep.findings if f.code == "TPU402"]
+    assert (f.fix or "").startswith(
+        "Convert with TensorFlow 2.8.x, the newest whose converter writes op versions compiler 16.0"
+    )
+    for o in m.ops:
+        o.version = 5  # CONV_2D v5: TF 2.3's; compiler 14.1 parses up to v4 (TF <= 2.2)
+    (f,) = [f for f in check(m, Target(compiler="14.1")).findings if f.code == "TPU402"]
+    assert "TensorFlow 2.2.x" in (f.fix or "") and "compiler 14.1" in (f.fix or "")
 
 
 def test_tpu403_add_v4_not_mapped_on_16() -> None:

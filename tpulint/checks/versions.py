@@ -96,7 +96,22 @@ def check_op_version_ceiling(ctx: ModelContext) -> Iterator[Violation]:
                     op_index=op.index,
                     subgraph=g.subgraph.index,
                     extra={"op": op.opcode, "version": op.version},
+                    fix=_older_tensorflow_fix(ctx.target.compiler),
                 )
+
+
+def _older_tensorflow_fix(compiler: str) -> str | None:
+    """TPU402's fix with the newest TensorFlow whose op versions ``compiler`` parses, where known."""
+    from tpulint.ruledata import compilers
+
+    tf = compilers()[compiler].tensorflow_max
+    if tf is None:
+        return None  # the rule's generic fix (rules/messages.toml)
+    return (
+        f"Convert with TensorFlow {tf}.x, the newest whose converter writes op versions compiler {compiler} "
+        f"parses (pip install 'tensorflow=={tf}.*'; only the conversion needs it), or with the old "
+        "converter (experimental_new_converter=False)."
+    )
 
 
 @rule("TPU403", "op-version-not-mapped", status="version_not_supported")
