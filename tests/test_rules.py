@@ -345,6 +345,10 @@ def test_tpu401_runtime_gate() -> None:
     m = conv_chain(O("RSQRT", ["a"], ["b"], version=2))
     assert codes_at(check(m, Target(compiler="16.0", runtime=13)), 1) == {"TPU401"}
     assert codes_at(check(m), 1) == set()
+    (f,) = [f for f in check(m, Target(compiler="16.0", runtime=13)).findings if f.code == "TPU401"]
+    assert (f.fix or "").startswith("Target --runtime 14 (edgetpu_compiler -m 14; compiler 16.0 accepts it)")
+    (f,) = [f for f in check(m, Target(compiler="15.0")).findings if f.code == "TPU401"]
+    assert (f.fix or "").startswith("Target compiler 16.0 with --runtime 14 (compiler 15.0 targets at most runtime 13)")
 
 
 def test_tpu402_op_version_ceiling_is_a_parse_error() -> None:

@@ -46,7 +46,16 @@ def check_min_runtime(ctx: OpContext) -> Iterator[Violation]:
     edgetpu#225, edgetpu#342, edgetpu#439; coral.ai/docs/edgetpu/models-intro (runtime column).
     """
     if ctx.spec is not None and ctx.spec.min_runtime > ctx.runtime:
-        yield Violation(observed=f"{ctx.op.opcode} needs runtime ≥ {ctx.spec.min_runtime}, target is {ctx.runtime}")
+        need, compiler = ctx.spec.min_runtime, ctx.target.compiler
+        if ctx.target.spec.default_runtime >= need:
+            how = f"--runtime {need} (edgetpu_compiler -m {need}; compiler {compiler} accepts it)"
+        else:
+            how = f"compiler 16.0 with --runtime {need} (compiler {compiler} targets at most runtime "
+            how += f"{ctx.target.spec.default_runtime})"
+        yield Violation(
+            observed=f"{ctx.op.opcode} needs runtime ≥ {need}, target is {ctx.runtime}",
+            fix=f"Target {how} and use libedgetpu {need} or newer on the device, or replace the op.",
+        )
 
 
 @rule("TPU402", "op-version-too-new", scope="model", status=None)
