@@ -84,6 +84,12 @@ def cpu_only_ops() -> dict[str, dict[str, str]]:
 
 
 @cache
+def replacements() -> dict[str, str]:
+    """Op (builtin name or custom code) -> what to do instead (``rules/replacements.toml``, TPU101)."""
+    return {op: str(v["fix"]) for op, v in _load("replacements.toml")["ops"].items()}
+
+
+@cache
 def limits() -> dict[str, Any]:
     return dict(_load("edgetpu_ops.toml").get("limits", {}))
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from tpulint.context import ModelContext, OpContext
 from tpulint.registry import Violation, rule
-from tpulint.ruledata import cpu_only_ops, limits
+from tpulint.ruledata import cpu_only_ops, limits, replacements
 
 # Custom ops the compiler's TFLite interpreter can load (it leaves them on the CPU).
 KNOWN_CUSTOM_OPS = frozenset({"TFLite_Detection_PostProcess", "PosenetDecoderOp", "edgetpu-custom-op"})
@@ -49,7 +49,9 @@ def check_op_supported(ctx: OpContext) -> Iterator[Violation]:
     ## How to fix
     Replace the op with a supported equivalent (ReLU/ReLU6 instead of LeakyReLU or hard-swish,
     `minimalistic=True` for MobileNetV3), move it to the end of the graph, or cut the model before
-    it with `-i` / by splitting the model so that only the tail runs on the CPU.
+    it with `-i` / by splitting the model so that only the tail runs on the CPU. For the common
+    ones (LEAKY_RELU, HARD_SWISH, GATHER, ARG_MAX, CAST, DIV, comparisons, BATCH_MATMUL, ...) the
+    finding gives the specific replacement (`rules/replacements.toml`).
 
     ## Compiler status
     Operation not supported
@@ -61,12 +63,15 @@ def check_op_supported(ctx: OpContext) -> Iterator[Violation]:
     op = ctx.op
     if op.opcode == "CUSTOM":
         if op.custom_code != "edgetpu-custom-op":
-            yield Violation(observed=f"custom op '{op.custom_code}'")
+            yield Violation(observed=f"custom op '{op.custom_code}'", fix=replacements().get(op.custom_code or ""))
         return
     if op.opcode in cpu_only_ops():
         return  # reported by a more specific rule (e.g. DEQUANTIZE -> data type)
     if ctx.spec is None:
-        yield Violation(observed=f"op {op.opcode} (builtin code {op.builtin_code}) is not in the op table")
+        yield Violation(
+            observed=f"op {op.opcode} (builtin code {op.builtin_code}) is not in the op table",
+            fix=replacements().get(op.opcode),
+        )
 
 
 @rule("TPU102", "fused-activation", status="unspecified_limitation", checks=("no_fused_activation",))
