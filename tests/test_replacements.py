@@ -18,14 +18,17 @@ def test_every_entry_is_an_op_tpu101_reports_and_cites_a_source() -> None:
 
     from tpulint.ruledata import rules_dir
 
-    raw = tomllib.loads((rules_dir() / "replacements.toml").read_text(encoding="utf-8"))["ops"]
+    entries = tomllib.loads((rules_dir() / "replacements.toml").read_text(encoding="utf-8"))["replace"]
     builtins = set(BUILTIN_OPERATORS.values())
-    for op, entry in raw.items():
-        assert op in builtins or op in CUSTOM_CODES, f"{op}: not a TFLite builtin op or a known custom code"
-        # TPU101 fires only for ops outside the op table (and not left to a more specific rule).
-        assert op not in op_table() and op not in cpu_only_ops(), f"{op}: TPU101 never reports it"
-        assert entry["fix"].strip() and entry["sources"], f"{op}: needs a fix and its sources"
-    assert set(replacements()) == set(raw)
+    ops = [op for entry in entries for op in entry["ops"]]
+    assert len(ops) == len(set(ops)), "an op with two pieces of advice"
+    for entry in entries:
+        assert entry["fix"].strip() and entry["sources"], f"{entry['ops']}: needs a fix and its sources"
+        for op in entry["ops"]:
+            assert op in builtins or op in CUSTOM_CODES, f"{op}: not a TFLite builtin op or a known custom code"
+            # TPU101 fires only for ops outside the op table (and not left to a more specific rule).
+            assert op not in op_table() and op not in cpu_only_ops(), f"{op}: TPU101 never reports it"
+    assert set(replacements()) == set(ops)
 
 
 def test_a_real_leaky_relu_gets_the_specific_fix() -> None:

@@ -86,7 +86,7 @@ def cpu_only_ops() -> dict[str, dict[str, str]]:
 @cache
 def replacements() -> dict[str, str]:
     """Op (builtin name or custom code) -> what to do instead (``rules/replacements.toml``, TPU101)."""
-    return {op: str(v["fix"]) for op, v in _load("replacements.toml")["ops"].items()}
+    return {op: str(entry["fix"]) for entry in _load("replacements.toml")["replace"] for op in entry["ops"]}
 
 
 @cache
