@@ -96,6 +96,11 @@ def test_tpu105_softmax_size_and_rank_by_compiler() -> None:
     )
     assert codes_at(check(multi), 0) == set()  # 16.0 maps it (corpus)
     assert codes_at(check(multi, Target(compiler="14.1")), 0) == {"TPU105"}
+    # The fix fits the cause: a reshape helps a 4-D input on 14.1, not a 20,000-class axis.
+    (f,) = [f for f in check(multi, Target(compiler="14.1")).findings if f.code == "TPU105"]
+    assert (f.fix or "").startswith("Reshape the softmax input to [1, N]")
+    (f,) = [f for f in check(big).findings if f.code == "TPU105"]
+    assert (f.fix or "").startswith("A reshape does not help: the softmax axis has 20000 elements")
 
 
 def test_tpu106_concat_constant_must_be_zero_pad() -> None:

@@ -256,9 +256,17 @@ def check_softmax(ctx: OpContext) -> Iterator[Violation]:
     cap = int(limits().get("softmax_max_elements", 16000))
     inner = t.shape[-1] if t.shape else 1
     if nonunit and ctx.target.spec.softmax_1d_only:
-        yield Violation(observed=f"input {t.shape_str()} is not 1-D")
+        yield Violation(
+            observed=f"input {t.shape_str()} is not 1-D",
+            fix="Reshape the softmax input to [1, N] (or compile with 16.0, which maps a softmax over the last "
+            "axis of a 4-D tensor), or run the softmax on the CPU after the model.",
+        )
     elif inner > cap:
-        yield Violation(observed=f"input has {inner} elements (max {cap})")
+        yield Violation(
+            observed=f"input has {inner} elements (max {cap})",
+            fix=f"A reshape does not help: the softmax axis has {inner} elements. Output the logits and take "
+            "the softmax on the CPU after inference (or make it the model's last op).",
+        )
 
 
 @rule("TPU106", "concat-constant-input", status="unspecified_limitation", checks=("concat_constant_input",))
