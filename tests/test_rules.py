@@ -127,6 +127,7 @@ def test_tpu107_reduce_axes() -> None:
     )
     rep = check(m)
     assert codes_at(rep, 0) == {"TPU107"} and "6 channels" in rep.findings[0].observed
+    assert (rep.findings[0].fix or "").startswith("Reduce over a multiple of 4 channels (e.g. 8:")
     m.tensors[0].shape = [1, 8, 8, 8]
     assert codes_at(check(m), 0) == set()
 

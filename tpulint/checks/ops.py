@@ -386,15 +386,26 @@ def check_reduce_axes(ctx: OpContext) -> Iterator[Violation]:
     if axes is None:
         return
     rank = t.rank
-    if rank >= 4 and 0 in axes and t.shape[0] >= 1 and rank - 3 > 0 and rank - 3 > 0:
-        yield Violation(observed=f"reduces the batch dimension (axes {axes} of {t.shape_str()})")
+    if rank >= 4 and 0 in axes and t.shape[0] >= 1:
+        yield Violation(
+            observed=f"reduces the batch dimension (axes {axes} of {t.shape_str()})",
+            fix="Keep batch 1 and reduce over the spatial or channel axes only (leave axis 0 alone).",
+        )
         return
     z = rank - 1
     spatial = {rank - 3, rank - 2} if rank >= 3 else set()
     if ctx.op.opcode == "MEAN" and ctx.runtime <= 12 and any(a not in spatial for a in axes):
-        yield Violation(observed=f"axes {axes} of {t.shape_str()} (runtime {ctx.runtime}: x/y only)")
+        yield Violation(
+            observed=f"axes {axes} of {t.shape_str()} (runtime {ctx.runtime}: x/y only)",
+            fix="Target runtime 13 or newer (--runtime 13), or take the mean over height and width only.",
+        )
     elif z in axes and t.shape and t.shape[z] % 4:
-        yield Violation(observed=f"z-reduction over {t.shape[z]} channels (not a multiple of 4)")
+        c = t.shape[z]
+        yield Violation(
+            observed=f"z-reduction over {c} channels (not a multiple of 4)",
+            fix=f"Reduce over a multiple of 4 channels (e.g. {c + (-c % 4)}: widen the layer before it), or over "
+            "height and width only.",
+        )
 
 
 @rule("TPU108", "pad-axes", status="unspecified_limitation", checks=("pad_axes",))
