@@ -352,3 +352,33 @@ def test_text_widths_count_terminal_cells() -> None:
     where = [cell_len(line[: line.index(w)]) for line, w in zip(lines, ("where", "TPU", "CPU"), strict=True)]
     assert len(set(where)) == 1  # the placement column starts at the same cell on every line
     assert lines[0].split() == list(COLUMNS)
+
+
+def test_text_groups_consecutive_findings_that_differ_only_in_their_op() -> None:
+    """Six convolutions after an unsupported op: six TPU501 findings in JSON, one block in text."""
+    import io
+
+    from builders import O, T, build
+
+    from tpulint.analyze import analyze_model
+    from tpulint.context import Target
+    from tpulint.emit.text import PlainOut, render
+    from tpulint.model import parse_model
+
+    conv = ("Conv2DOptions", {"StrideH": 1, "StrideW": 1})
+    tensors = [T("x0", [1, 8, 8, 4]), T("w", [4, 1, 1, 4], data=bytes(16)), T("b", [4], "INT32", data=bytes(16))]
+    tensors += [T(f"x{i}", [1, 8, 8, 4]) for i in range(1, 9)]
+    ops = [O("CONV_2D", ["x0", "w", "b"], ["x1"], version=3, options=conv), O("LEAKY_RELU", ["x1"], ["x2"])]
+    ops += [O("CONV_2D", [f"x{i}", "w", "b"], [f"x{i + 1}"], version=3, options=conv) for i in range(2, 8)]
+    from builders import M
+
+    rep = analyze_model(parse_model(build(M(tensors, ops, ["x0"], ["x8"]))), Target.default())
+    after = [f for f in rep.findings if f.code == "TPU501"]
+    assert [f.op_index for f in after] == [2, 3, 4, 5, 6, 7]
+    out = io.StringIO()
+    render(Report(tool_version="t", models=[rep]), PlainOut(out, 120))
+    text = out.getvalue()
+    assert "TPU501 [after-cut] 6 ops: Op runs on the CPU because an op it depends on does" in text
+    assert "    ops: 2-7 (CONV_2D)" in text
+    assert text.count("depends on op 1 LEAKY_RELU") == 1
+    assert "TPU101 [op-not-supported] op 1 LEAKY_RELU" in text  # a lone finding keeps its own block

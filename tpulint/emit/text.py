@@ -197,6 +197,55 @@ def render_finding(out: Out, f: Finding) -> None:
         out.line((f"    fix: {f.fix}", "green"))
 
 
+# Consecutive findings that differ only in their op (a cut's many TPU501 "after the cut" ops, all
+# caused by the same CPU op) are printed as one block from this many on; JSON lists each.
+GROUP_AT = 4
+
+
+def _same(f: Finding) -> tuple[object, ...]:
+    return (f.code, f.severity, f.message, f.observed, f.fix, f.status, f.compiler_error, f.baselined)
+
+
+def _runs(findings: list[Finding]) -> list[list[Finding]]:
+    """Findings split into runs of consecutive op findings that say the same thing."""
+    runs: list[list[Finding]] = []
+    for f in findings:
+        if runs and f.op_index is not None and runs[-1][-1].op_index is not None and _same(runs[-1][-1]) == _same(f):
+            runs[-1].append(f)
+        else:
+            runs.append([f])
+    return runs
+
+
+def _op_ranges(indices: list[int]) -> str:
+    """``[20, 21, 22, 24]`` -> ``"20-22, 24"``."""
+    parts: list[str] = []
+    start = prev = indices[0]
+    for i in [*indices[1:], -1]:
+        if i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = i
+    return ", ".join(parts)
+
+
+def render_group(out: Out, run: list[Finding]) -> None:
+    """Findings that differ only in their op: one block naming the ops."""
+    f = run[0]
+    kinds = sorted({g.opcode or "" for g in run})
+    head: Line = [(f"{f.code} ", SEV_STYLE.get(f.severity, "")), (f"[{f.name}] ", "dim")]
+    head.append(f"{len(run)} ops: {f.message}")
+    if f.baselined:
+        head.append((" (baselined)", "dim"))
+    out.line(*head)
+    indices = [g.op_index for g in run if g.op_index is not None]
+    out.line((f"    ops: {_op_ranges(indices)} ({', '.join(kinds)})", "dim"))
+    out.line((f"    observed: {f.observed}", "dim"))
+    if f.fix:
+        out.line((f"    fix: {f.fix}", "green"))
+
+
 def render_model(out: Out, m: ModelReport, *, show_ops: str = "all", show_baselined: bool = False) -> None:
     out.rule(m.path)
     if render_error(out, m):
@@ -211,8 +260,12 @@ def render_model(out: Out, m: ModelReport, *, show_ops: str = "all", show_baseli
     hidden = len(m.findings) - len(shown)
     if shown:
         out.line()
-    for f in shown:
-        render_finding(out, f)
+    for run in _runs(shown):
+        if len(run) < GROUP_AT:
+            for f in run:
+                render_finding(out, f)
+        else:
+            render_group(out, run)
     render_summary(out, m)
     if hidden:
         out.line((f"{hidden} baselined finding{'s' if hidden != 1 else ''} hidden (--show-baselined)", "dim"))
