@@ -358,7 +358,7 @@ def test_text_groups_consecutive_findings_that_differ_only_in_their_op() -> None
     """Six convolutions after an unsupported op: six TPU501 findings in JSON, one block in text."""
     import io
 
-    from builders import O, T, build
+    from builders import M, O, T, build
 
     from tpulint.analyze import analyze_model
     from tpulint.context import Target
@@ -370,8 +370,6 @@ def test_text_groups_consecutive_findings_that_differ_only_in_their_op() -> None
     tensors += [T(f"x{i}", [1, 8, 8, 4]) for i in range(1, 9)]
     ops = [O("CONV_2D", ["x0", "w", "b"], ["x1"], version=3, options=conv), O("LEAKY_RELU", ["x1"], ["x2"])]
     ops += [O("CONV_2D", [f"x{i}", "w", "b"], [f"x{i + 1}"], version=3, options=conv) for i in range(2, 8)]
-    from builders import M
-
     rep = analyze_model(parse_model(build(M(tensors, ops, ["x0"], ["x8"]))), Target.default())
     after = [f for f in rep.findings if f.code == "TPU501"]
     assert [f.op_index for f in after] == [2, 3, 4, 5, 6, 7]
