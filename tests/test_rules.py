@@ -478,3 +478,21 @@ def test_tpu911_compiled_for_another_accelerator(custom_code: str, chip: str) ->
     assert f"2 '{custom_code}' custom op(s)" in found[0].observed and chip in found[0].observed
     assert "TPU114" in {f.code for f in rep.findings}  # the compiler still stops on the custom op
     assert not any(f.code == "TPU911" for f in check(conv_chain(O("RELU", ["a"], ["b"]))).findings)
+
+
+def test_tpu201_int8_needs_runtime_12() -> None:
+    """int8 data needs runtime 12 (libedgetpu runtime_version.h); with -m 11 an int8 model maps
+    nothing (edgetpu#222: 0 of 400 ops, "Operation is working on an unsupported data type")."""
+    m = conv_chain(O("RELU", ["a"], ["b"]))
+    old = check(m, Target(compiler="16.0", runtime=11))
+    assert old.summary.ops_tpu == 0
+    assert {o.status for o in old.ops} == {"Operation is working on an unsupported data type"}
+    f = next(f for f in old.findings if f.code == "TPU201")
+    assert f.message == "Op works on int8 data, which needs Edge TPU runtime 12 or newer"
+    assert (f.fix or "").startswith("Target runtime 12 or newer (edgetpu_compiler -m 12")
+    assert check(m, Target(compiler="16.0", runtime=12)).summary.ops_tpu == len(m.ops)
+    uint8 = conv_chain(O("RELU", ["a"], ["b"]), dtype="UINT8")  # a TF1-style uint8 model: uint8 weights too
+    for t in uint8.tensors:
+        if t.dtype == "INT8":
+            t.dtype = "UINT8"
+    assert check(uint8, Target(compiler="16.0", runtime=10)).summary.ops_tpu == len(uint8.ops)

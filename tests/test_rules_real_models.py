@@ -171,3 +171,18 @@ def test_tpu403_names_the_int64_adds_of_a_real_yolov10_export() -> None:
     assert len(found) == 15 and len(int8) == 12
     assert all((f.fix or "").startswith("Remove the INT64 ADD ops from the model") for f in int8)
     assert all((f.fix or "").startswith("No Edge TPU compiler maps ADD v4") for f in found if f not in int8)
+
+
+def test_int8_model_maps_nothing_below_runtime_12_and_uint8_does() -> None:
+    """A real TF 2.21 int8 model targeted at runtime 11 maps nothing (edgetpu#222); a real uint8
+    model (corpus: octogonapus_model, compiled by 1.0) still maps fully at runtime 10."""
+    rep = analyze_path(FIXTURES / "int8_cnn.tflite", Target(compiler="16.0", runtime=11))
+    assert rep.summary.ops_tpu == 0 and rep.summary.outcome == "none"
+    assert {f.code for f in rep.findings} >= {"TPU201"}
+    from conftest import corpus_or_skip
+
+    case = corpus_or_skip() / "octogonapus_model"
+    if not case.is_dir():
+        pytest.skip("octogonapus_model not in this corpus")
+    rep = analyze_path(case / "model.tflite", Target(compiler="16.0", runtime=10))
+    assert rep.summary.outcome == "full"

@@ -36,6 +36,17 @@ class Target:
         return self.runtime if self.runtime is not None else self.spec.default_runtime
 
     @property
+    def eight_bit_types(self) -> tuple[str, ...]:
+        """The 8-bit activation types this target maps: the compiler's (uint8 only for 1.0), without
+        int8 when the runtime is older than the first that takes int8 data (12)."""
+        from tpulint.ruledata import int8_min_runtime
+
+        types = self.spec.eight_bit_types
+        if self.effective_runtime < int8_min_runtime():
+            return tuple(t for t in types if t != "INT8")
+        return types
+
+    @property
     def package_runtime(self) -> int:
         """The ``min_runtime_version`` the compiler writes into its package: the ``-m`` given, or
         the compiler's own default stamp (rules/compilers.toml ``package_runtime``)."""

@@ -117,6 +117,12 @@ def compilers() -> dict[str, CompilerSpec]:
     return out
 
 
+@cache
+def int8_min_runtime() -> int:
+    """The lowest Edge TPU runtime that takes int8 (signed) tensors (rules/compilers.toml)."""
+    return int(_load("compilers.toml")["int8_min_runtime"])
+
+
 def default_compiler() -> str:
     return str(_load("compilers.toml").get("default", "16.0"))
 

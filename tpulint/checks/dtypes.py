@@ -9,6 +9,7 @@ from tpulint.context import ModelContext, OpContext
 from tpulint.model import Tensor
 from tpulint.quantmode import EIGHT_BIT, FLOATS
 from tpulint.registry import Violation, rule
+from tpulint.ruledata import int8_min_runtime
 
 # Constant operands the compiler accepts besides 8-bit weights: int32 biases and shape/axis operands.
 CONST_OK = frozenset({"INT8", "UINT8", "INT32", "INT64"})
@@ -20,8 +21,9 @@ def _fmt(t: Tensor) -> str:
 
 
 def eight_bit_types(ctx: OpContext) -> frozenset[str]:
-    """Activation types the compiler maps: int8/uint8 (uint8 only for compiler 1.0)."""
-    return _type_sets(ctx.target.spec.eight_bit_types)[0]
+    """Activation types the target maps: int8/uint8 (uint8 only for compiler 1.0 or a runtime
+    older than 12)."""
+    return _type_sets(ctx.target.eight_bit_types)[0]
 
 
 @cache
@@ -45,7 +47,8 @@ def check_dtype(ctx: OpContext) -> Iterator[Violation]:
     """An op produces a tensor that is not 8-bit, or reads one that is neither 8-bit nor an index.
 
     ## What it does
-    Every output of the op must be int8 or uint8 (uint8 only for compiler 1.0). Inputs may be
+    Every output of the op must be int8 or uint8 (uint8 only for compiler 1.0, and for a target
+    runtime older than 12, the first that takes int8 data: edgetpu#222). Inputs may be
     8-bit, or int32/int64 index, shape and parameter tensors (biases, axes, GATHER indices — even
     computed ones). Variable (state) tensors are not checked: TFLite's int8 LSTM keeps an int16
     cell state, and the compiler maps it. Custom ops with float outputs fail here too.
@@ -90,14 +93,23 @@ def check_dtype(ctx: OpContext) -> Iterator[Violation]:
     """
     if is_float_quantize(ctx):
         return  # TPU204
-    ok_out, ok_in = _type_sets(ctx.target.spec.eight_bit_types)
+    ok_out, ok_in = _type_sets(ctx.target.eight_bit_types)
     bad = [t for t in ctx.graph.activation_outputs(ctx.op) if t.dtype not in ok_out]
     tensors = ctx.graph.subgraph.tensors
     ins = [tensors[i] for i in ctx.op.inputs if i >= 0]
     bad += [t for t in ins if t.dtype not in ok_in and not t.is_variable]
     if bad:
         shown = ", ".join(_fmt(t) for t in bad[:3]) + (f" (+{len(bad) - 3} more)" if len(bad) > 3 else "")
-        yield Violation(observed=shown)
+        if all(t.dtype == "INT8" for t in bad) and "INT8" in ctx.target.spec.eight_bit_types:
+            need = int8_min_runtime()
+            yield Violation(
+                observed=f"{shown}; the target runtime is {ctx.runtime}",
+                message=f"Op works on int8 data, which needs Edge TPU runtime {need} or newer",
+                fix=f"Target runtime {need} or newer (edgetpu_compiler -m {need}; libedgetpu {need} or newer on "
+                "the device): an int8 model maps nothing on an older runtime.",
+            )
+        else:
+            yield Violation(observed=shown)
 
 
 @rule("TPU204", "float-input-quantize", status="unspecified_limitation", opcodes=("QUANTIZE",))
