@@ -496,3 +496,23 @@ def test_tpu201_int8_needs_runtime_12() -> None:
         if t.dtype == "INT8":
             t.dtype = "UINT8"
     assert check(uint8, Target(compiler="16.0", runtime=10)).summary.ops_tpu == len(uint8.ops)
+
+
+def test_tpu117_fc_with_a_multi_row_output_before_16() -> None:
+    m = conv_chain(
+        O("FULLY_CONNECTED", ["a", "wf"], ["b"], version=4),
+        shape=[1, 8, 4],
+        extra_tensors=[T("wf", [4, 4], data=bytes(16))],
+    )
+    assert codes_at(check(m), 1) == set()  # 16.0 maps it (corpus)
+    rep = check(m, Target(compiler="15.0"))
+    assert "TPU117" in codes_at(rep, 1)
+    assert rep.ops[1].status == "For example, a fully-connected or softmax layer with 2D output"
+    (f,) = [f for f in rep.findings if f.code == "TPU117"]
+    assert f.observed == "output [1,8,4] has 8 rows (compiler 15.0)"
+    one_row = conv_chain(
+        O("FULLY_CONNECTED", ["a", "wf"], ["b"], version=4),
+        shape=[1, 4],
+        extra_tensors=[T("wf", [4, 4], data=bytes(16))],
+    )
+    assert "TPU117" not in codes_at(check(one_row, Target(compiler="15.0")), 1)

@@ -95,6 +95,15 @@ CASES = [
         "For example, a fully-connected or softmax layer with 2D output",
     ),
     Case("rule_TPU116_transpose_big.tflite", "TPU116", 1, "TRANSPOSE", UNSPECIFIED),
+    Case(
+        "rule_TPU117_fc_2d_output.tflite",
+        "TPU117",
+        0,
+        "FULLY_CONNECTED",
+        "For example, a fully-connected or softmax layer with 2D output",
+        target=Target(compiler="15.0"),
+        control=Target(compiler="16.0"),
+    ),
     Case("rule_TPU502_cond.tflite", "TPU502", None, None, None, placement=None),
     Case("rule_TPU601_big_dense.tflite", "TPU601", None, None, None, placement=None, outcome="full"),
 ]

@@ -58,6 +58,7 @@ class CompilerSpec:
     eight_bit_types: tuple[str, ...] = ("INT8", "UINT8")
     requires_constant_weights: bool = True
     softmax_1d_only: bool = True
+    fc_1d_output_only: bool = True
     tensorflow_max: str | None = None  # newest TensorFlow whose converter's op versions it parses
 
 
@@ -112,6 +113,7 @@ def compilers() -> dict[str, CompilerSpec]:
             eight_bit_types=tuple(v.get("eight_bit_types", ("INT8", "UINT8"))),
             requires_constant_weights=bool(v.get("requires_constant_weights", True)),
             softmax_1d_only=bool(v.get("softmax_1d_only", True)),
+            fc_1d_output_only=bool(v.get("fc_1d_output_only", True)),
             tensorflow_max=v.get("tensorflow_max"),
         )
     return out

@@ -738,6 +738,57 @@ def check_transpose_size(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"{outs[0].elements:,} elements {outs[0].shape_str()} (max {cap:,})")
 
 
+@rule("TPU117", "fc-2d-output", status="split_2d_output", checks=("fc_1d_output",))
+def check_fc_output(ctx: OpContext) -> Iterator[Violation]:
+    """A FULLY_CONNECTED has a multi-row (2-D) output, which compilers before 16.0 do not map.
+
+    ## What it does
+    Flags FULLY_CONNECTED ops whose output has a dimension larger than 1 besides the innermost
+    (`[1, 49, 128]`, `[8, 10]`: one row per token or per item), for compilers before 16.0. Coral's
+    op table: "Output tensor is one-dimensional." Compiler 16.0 maps such outputs (corpus).
+
+    ## Why it matters on the Edge TPU
+    The op stays on the CPU, and so does everything after it: transformer and per-token Dense
+    layers (Keras `Dense` on a 3-D input keeps the token axis) fall back to the CPU on older
+    compilers.
+
+    ## Example
+    **Bad:** a Dense layer applied per token, compiled with 15.0.
+
+    ```python
+    x = layers.Input((49, 96))
+    y = layers.Dense(128)(x)          # FULLY_CONNECTED with output [1, 49, 128]
+    ```
+
+    **Good:** compile with 16.0, or flatten before the Dense layer when one output row is meant.
+
+    ```sh
+    edgetpu_compiler model.tflite     # 16.0
+    ```
+
+    ## How to fix
+    Use compiler 16.0, which maps FULLY_CONNECTED with multi-row outputs; or reshape so the layer
+    produces one row (a 1x1 CONV_2D over a `[1, H, W, C]` tensor computes the same per-position
+    product and maps on every compiler).
+
+    ## Compiler status
+    For example, a fully-connected or softmax layer with 2D output (inferred: the compiler's own
+    status text for 2-D outputs, seen on a 16.0 SPLIT; no log of this case from an older compiler)
+
+    ## Sources
+    coral.ai/docs/edgetpu/models-intro (FullyConnected: "Output tensor is one-dimensional");
+    corpus: prbodmann_efficient_l3_transformer and redax_rf_gemm_64_16_2_1 map 2-D outputs on 16.0.
+    """
+    if not ctx.target.spec.fc_1d_output_only:
+        return
+    outs = ctx.outputs()
+    if outs and any(d > 1 for d in outs[0].shape[:-1]):
+        yield Violation(
+            observed=f"output {outs[0].shape_str()} has {outs[0].elements // max(outs[0].shape[-1], 1)} rows "
+            f"(compiler {ctx.target.compiler})",
+        )
+
+
 @rule("TPU113", "flex-op", scope="model", status=None)
 def check_flex(ctx: ModelContext) -> Iterator[Violation]:
     """The model contains TensorFlow (Flex / SELECT_TF_OPS) ops.
