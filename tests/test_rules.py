@@ -516,3 +516,24 @@ def test_tpu117_fc_with_a_multi_row_output_before_16() -> None:
         extra_tensors=[T("wf", [4, 4], data=bytes(16))],
     )
     assert "TPU117" not in codes_at(check(one_row, Target(compiler="15.0")), 1)
+
+
+def test_tpu118_mean_over_a_large_input() -> None:
+    def mean_model(h: int) -> M:
+        return M(
+            tensors=[
+                T("x", [1, h, 128, 3]),
+                T("axes", [2], "INT32", data=i32(1, 2), quant=False),
+                T("y", [1, 1, 1, 3]),
+            ],
+            ops=[O("MEAN", ["x", "axes"], ["y"], options=("ReducerOptions", {"KeepDims": True}))],
+            inputs=["x"],
+            outputs=["y"],
+        )
+
+    # edgetpu#461: [1,256,128,3] (98,304 elements) is not mapped, [1,64,128,3] chunks are.
+    assert codes_at(check(mean_model(256)), 0) == {"TPU118"}
+    assert codes_at(check(mean_model(64)), 0) == set()
+    (f,) = check(mean_model(256)).findings
+    assert f.observed == "input [1,256,128,3]: 98,304 elements (max 98,303)"
+

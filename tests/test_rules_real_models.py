@@ -95,6 +95,7 @@ CASES = [
         "For example, a fully-connected or softmax layer with 2D output",
     ),
     Case("rule_TPU116_transpose_big.tflite", "TPU116", 1, "TRANSPOSE", UNSPECIFIED),
+    Case("rule_TPU118_mean_big.tflite", "TPU118", 1, "MEAN", UNSPECIFIED),
     Case(
         "rule_TPU117_fc_2d_output.tflite",
         "TPU117",

@@ -779,7 +779,7 @@ def check_fc_output(ctx: OpContext) -> Iterator[Violation]:
     coral.ai/docs/edgetpu/models-intro (FullyConnected: "Output tensor is one-dimensional");
     corpus: prbodmann_efficient_l3_transformer and redax_rf_gemm_64_16_2_1 map 2-D outputs on 16.0.
     """
-    if not ctx.target.spec.fc_1d_output_only:
+    if not has_check(ctx, "fc_1d_output") or not ctx.target.spec.fc_1d_output_only:
         return
     outs = ctx.outputs()
     if outs and any(d > 1 for d in outs[0].shape[:-1]):
@@ -787,6 +787,56 @@ def check_fc_output(ctx: OpContext) -> Iterator[Violation]:
             observed=f"output {outs[0].shape_str()} has {outs[0].elements // max(outs[0].shape[-1], 1)} rows "
             f"(compiler {ctx.target.compiler})",
         )
+
+
+@rule("TPU118", "mean-size", status="unspecified_limitation", checks=("mean_size",))
+def check_mean_size(ctx: OpContext) -> Iterator[Violation]:
+    """A MEAN reads more elements than the Edge TPU maps.
+
+    ## What it does
+    Flags MEAN ops whose input has more than `mean_max_input_elements` elements (rules/edgetpu_ops.toml:
+    98,303; a maintainer reports a MEAN of `[1, 256, 128, 3]`, 98,304 elements, as not mapped, and the
+    corpus maps 62,720).
+
+    ## Why it matters on the Edge TPU
+    The op stays on the CPU. A global average pooling early in a model (an attention or
+    normalization block near the input) then puts almost everything after it on the CPU: 99% of
+    the model in edgetpu#461.
+
+    ## Example
+    **Bad:** a global mean over a large early feature map.
+
+    ```python
+    x = layers.Input((256, 128, 3))
+    m = tf.reduce_mean(x, axis=[1, 2], keepdims=True)     # MEAN of 98,304 elements
+    ```
+
+    **Good:** split the input, take the mean of each part, then average the parts (edgetpu#461:
+    every MEAN then maps).
+
+    ```python
+    parts = tf.split(x, 4, axis=1)                          # four [1, 64, 128, 3]
+    m = tf.add_n([tf.reduce_mean(p, axis=[1, 2], keepdims=True) for p in parts]) / 4
+    ```
+
+    ## How to fix
+    Split the input along height, take the MEAN of each chunk and average the results; or shrink
+    the input first with AVERAGE_POOL_2D.
+
+    ## Compiler status
+    Operation is otherwise supported, but not mapped due to some unspecified limitation (inferred:
+    the maintainer's reply names the op, not the status)
+
+    ## Sources
+    google-coral/edgetpu#461 (hjonnala: "Mean operation with input size (1x256x128x3) not able to
+    mapped"; PINTO0309's split version maps); corpus facemask_teachable_machine ([1,7,7,1280] maps).
+    """
+    if not has_check(ctx, "mean_size"):
+        return
+    ins = ctx.data_inputs()
+    cap = int(limits().get("mean_max_input_elements", 98303))
+    if ins and ins[0].elements > cap:
+        yield Violation(observed=f"input {ins[0].shape_str()}: {ins[0].elements:,} elements (max {cap:,})")
 
 
 @rule("TPU113", "flex-op", scope="model", status=None)
