@@ -633,7 +633,7 @@ def check_resize(ctx: OpContext) -> Iterator[Violation]:
     corpus: coral_td__deeplabv3_*, coral_td__deeplab_mobilenet_edgetpu_slim_cityscapes_quant,
     coral_td__movenet_single_pose_lightning_ptq.
     """
-    if not has_check(ctx, "resize_size") or ctx.op.opcode != "RESIZE_BILINEAR":
+    if not has_check(ctx, "resize_size"):  # RESIZE_BILINEAR (no size limit is known for nearest)
         return
     ins = ctx.data_inputs()
     outs = ctx.outputs()
