@@ -347,8 +347,9 @@ def check_reduce_axes(ctx: OpContext) -> Iterator[Violation]:
 
     ## What it does
     Reductions may not touch the batch dimension. With runtime ≤ 12, Mean reduces only along x
-    and/or y. From runtime 13, a reduction over z (channels) needs a channel count that is a
-    multiple of 4.
+    and/or y. From runtime 13, a Mean or Sum over z (channels) needs a channel count that is a
+    multiple of 4 (Coral's table states that for Mean and Sum only; ReduceMax/ReduceMin are not
+    checked for it).
 
     ## Why it matters on the Edge TPU
     These are the limitations in Coral's op table; other reductions stay on the CPU.
@@ -399,7 +400,7 @@ def check_reduce_axes(ctx: OpContext) -> Iterator[Violation]:
             observed=f"axes {axes} of {t.shape_str()} (runtime {ctx.runtime}: x/y only)",
             fix="Target runtime 13 or newer (--runtime 13), or take the mean over height and width only.",
         )
-    elif z in axes and t.shape and t.shape[z] % 4:
+    elif z in axes and t.shape and t.shape[z] % 4 and has_check(ctx, "reduce_z_multiple_of_4"):  # MEAN, SUM
         c = t.shape[z]
         yield Violation(
             observed=f"z-reduction over {c} channels (not a multiple of 4)",
