@@ -222,11 +222,12 @@ def check_softmax(ctx: OpContext) -> Iterator[Violation]:
     Coral's op table: "Supports only 1-D input tensor with a max of 16,000 elements."
 
     ## Example
-    **Bad:** a per-pixel softmax in a segmentation head: `[1, 64, 64, 21]` is 86,016 elements.
+    **Bad:** a per-pixel softmax in a segmentation head (`[1, 64, 64, 21]`: not 1-D) compiled with
+    15.0, or a softmax over 20,000 classes with any compiler.
 
     ```python
     logits = layers.Conv2D(21, 1)(x)         # [1, 64, 64, 21]
-    probs = layers.Softmax(axis=-1)(logits)  # too large: stays on the CPU
+    probs = layers.Softmax(axis=-1)(logits)  # before 16.0: not 1-D, stays on the CPU
     ```
 
     **Good:** return the logits and take the argmax (or softmax) on the host after inference; a
