@@ -409,7 +409,7 @@ def test_tpu403_names_the_ops_that_raise_a_shared_op_version() -> None:
     m.outputs.append("j")
     rep = check(m)
     (f,) = [f for f in rep.findings if f.code == "TPU403" and f.op_index == 1]
-    assert "1 of them, on INT64 tensors (ops 3), give it version 4" in f.observed
+    assert "1 of them work on INT64 tensors (ops 3): what raises it to version 4" in f.observed
     assert f.fix is not None and f.fix.startswith("Remove the INT64 ADD ops from the model")
 
 

@@ -175,7 +175,7 @@ def check_op_version_unmapped(ctx: OpContext) -> Iterator[Violation]:
         listed = ", ".join(str(o.index) for o in raisers[:8]) + (", ..." if len(raisers) > 8 else "")
         observed += (
             f"; the model has one {op.opcode} operator code for all its {op.opcode} ops, and {len(raisers)} "
-            f"of them, on {'/'.join(types)} tensors (ops {listed}), give it version {op.version}"
+            f"of them work on {'/'.join(types)} tensors (ops {listed}): what raises it to version {op.version}"
         )
         fix = (
             f"Remove the {'/'.join(types)} {op.opcode} ops from the model (do that arithmetic in "
