@@ -541,3 +541,14 @@ def test_tpu118_mean_over_a_large_input() -> None:
     (f,) = check(mean_model(256)).findings
     assert f.observed == "input [1,256,128,3]: 98,304 elements (max 98,303)"
 
+
+def test_tpu112_compiler_2_0_maps_no_bilinear_resize() -> None:
+    """edgetpu#63: "Image-interpolation layer won't run precisely enough on Edge TPU" (2.0; fixed in 2.1)."""
+    m = conv_chain(
+        O("RESIZE_BILINEAR", ["a", "size"], ["b"], version=2, options=("ResizeBilinearOptions", {})),
+        extra_tensors=[T("size", [2], "INT32", data=i32(8, 8), quant=False)],
+    )
+    rep = check(m, Target(compiler="2.0"))
+    assert codes_at(rep, 1) == {"TPU112"}
+    assert rep.ops[1].status == "Image-interpolation layer won't run precisely enough on Edge TPU"
+    assert codes_at(check(m, Target(compiler="2.1")), 1) == set()

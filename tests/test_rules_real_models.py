@@ -196,3 +196,15 @@ def test_int8_model_maps_nothing_below_runtime_12_and_uint8_does() -> None:
         pytest.skip("octogonapus_model not in this corpus")
     rep = analyze_path(case / "model.tflite", Target(compiler="16.0", runtime=10))
     assert rep.summary.outcome == "full"
+
+
+def test_compiler_2_0_leaves_a_real_deeplab_resize_on_the_cpu() -> None:
+    from conftest import corpus_or_skip
+
+    case = corpus_or_skip() / "coral_edgetpu_repo__deeplabv3_mnv2_dm05_pascal_quant__9ebaa5a"
+    if not case.is_dir():
+        pytest.skip("deeplab case not in this corpus")
+    rep = analyze_path(case / "deeplabv3_mnv2_dm05_pascal_quant.tflite", Target(compiler="2.0"))
+    resizes = [o for o in rep.ops if o.opcode == "RESIZE_BILINEAR"]
+    assert resizes and all(o.placement == "cpu" for o in resizes)
+    assert all(o.status == "Image-interpolation layer won't run precisely enough on Edge TPU" for o in resizes)

@@ -38,6 +38,7 @@ STATUS_PRIORITY = (
     "version_not_supported",
     "unsupported_rank",
     "split_2d_output",
+    "imprecise_interpolation",
     "unspecified_limitation",
     "more_than_one_subgraph",
 )

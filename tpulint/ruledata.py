@@ -59,6 +59,7 @@ class CompilerSpec:
     requires_constant_weights: bool = True
     softmax_1d_only: bool = True
     fc_1d_output_only: bool = True
+    resize_bilinear_imprecise: bool = False  # 2.0: no RESIZE_BILINEAR maps (edgetpu#63)
     tensorflow_max: str | None = None  # newest TensorFlow whose converter's op versions it parses
 
 
@@ -114,6 +115,7 @@ def compilers() -> dict[str, CompilerSpec]:
             requires_constant_weights=bool(v.get("requires_constant_weights", True)),
             softmax_1d_only=bool(v.get("softmax_1d_only", True)),
             fc_1d_output_only=bool(v.get("fc_1d_output_only", True)),
+            resize_bilinear_imprecise=bool(v.get("resize_bilinear_imprecise", False)),
             tensorflow_max=v.get("tensorflow_max"),
         )
     return out

@@ -600,7 +600,9 @@ def check_resize(ctx: OpContext) -> Iterator[Violation]:
 
     ## What it does
     Flags a RESIZE_BILINEAR that scales either spatial axis up by more than the factor in
-    `rules/edgetpu_ops.toml` (`resize_bilinear_max_upscale`, 2).
+    `rules/edgetpu_ops.toml` (`resize_bilinear_max_upscale`, 2). Compiler 2.0 maps no
+    RESIZE_BILINEAR at all ("Image-interpolation layer won't run precisely enough on Edge TPU",
+    edgetpu#63; fixed in 2.1).
 
     ## Why it matters on the Edge TPU
     Coral's op table: "Depending on input/output size, this operation may not be mapped to the Edge
@@ -640,6 +642,14 @@ def check_resize(ctx: OpContext) -> Iterator[Violation]:
     ins = ctx.data_inputs()
     outs = ctx.outputs()
     if not ins or not outs or ins[0].rank != 4 or outs[0].rank != 4:
+        return
+    if ctx.target.spec.resize_bilinear_imprecise:
+        yield Violation(
+            observed=f"{ins[0].shape_str()} -> {outs[0].shape_str()} on compiler {ctx.target.compiler}",
+            message="Compiler 2.0 maps no bilinear resize (interpolation not precise enough)",
+            status="imprecise_interpolation",
+            fix="Use compiler 2.1 or newer (edgetpu#63), or a nearest-neighbour resize.",
+        )
         return
     cap = float(limits().get("resize_bilinear_max_upscale", 2))
     (_, ih, iw, _), (_, oh, ow, _) = ins[0].shape, outs[0].shape
