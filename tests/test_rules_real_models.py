@@ -96,6 +96,16 @@ CASES = [
     ),
     Case("rule_TPU116_transpose_big.tflite", "TPU116", 1, "TRANSPOSE", UNSPECIFIED),
     Case("rule_TPU118_mean_big.tflite", "TPU118", 1, "MEAN", UNSPECIFIED),
+    # a warning: the LSTM stays mapped, the compiler may fail on the whole model (edgetpu#598)
+    Case(
+        "rule_TPU119_lstm_wide.tflite",
+        "TPU119",
+        0,
+        "UNIDIRECTIONAL_SEQUENCE_LSTM",
+        "Mapped to Edge TPU",
+        placement="tpu",
+        outcome="full",
+    ),
     Case(
         "rule_TPU117_fc_2d_output.tflite",
         "TPU117",
@@ -208,3 +218,8 @@ def test_compiler_2_0_leaves_a_real_deeplab_resize_on_the_cpu() -> None:
     resizes = [o for o in rep.ops if o.opcode == "RESIZE_BILINEAR"]
     assert resizes and all(o.placement == "cpu" for o in resizes)
     assert all(o.status == "Image-interpolation layer won't run precisely enough on Edge TPU" for o in resizes)
+
+
+def test_a_narrow_lstm_gets_no_width_warning() -> None:
+    rep = analyze_path(FIXTURES / "lstm.tflite", Target())
+    assert "TPU119" not in {f.code for f in rep.findings}

@@ -851,6 +851,54 @@ def check_mean_size(ctx: OpContext) -> Iterator[Violation]:
         yield Violation(observed=f"input {ins[0].shape_str()}: {ins[0].elements:,} elements (max {cap:,})")
 
 
+@rule("TPU119", "lstm-input-width", severity="warning", status=None, blocks=False, checks=("lstm_input_width",))
+def check_lstm_width(ctx: OpContext) -> Iterator[Violation]:
+    """An LSTM's input is wider than the compiler is known to handle; it may fail with no reason.
+
+    ## What it does
+    Warns when the innermost dimension of a UNIDIRECTIONAL_SEQUENCE_LSTM's input (the features per
+    time step) is above `lstm_max_input_width` in `rules/edgetpu_ops.toml` (900).
+
+    ## Why it matters on the Edge TPU
+    A user report (edgetpu#598, compiler 16.0): an LSTM(32) over `[1, 5, X]` compiles for X below
+    about 900 and fails above 1000 with only "Compilation failed!", for the whole model. The exact
+    limit is not known, so this is a warning: the prediction (placement) does not change.
+
+    ## Example
+    **Bad:** an LSTM directly on MobileNetV2 features (1,280 per frame).
+
+    ```python
+    frames = layers.Input((5, 1280))
+    x = layers.LSTM(32)(frames)
+    ```
+
+    **Good:** project the features down first.
+
+    ```python
+    x = layers.Dense(256, activation="relu")(frames)   # [1, 5, 256]
+    x = layers.LSTM(32)(x)
+    ```
+
+    ## How to fix
+    Reduce the LSTM's input width with a projection (Dense or 1x1 conv) before it, or run the LSTM
+    on the CPU.
+
+    ## Compiler status
+    None (a compile failure of the whole model, not a per-op status).
+
+    ## Sources
+    google-coral/edgetpu#598.
+    """
+    if not has_check(ctx, "lstm_input_width"):
+        return
+    ins = ctx.data_inputs()
+    cap = int(limits().get("lstm_max_input_width", 900))
+    if ins and ins[0].shape and ins[0].shape[-1] > cap:
+        yield Violation(
+            observed=f"input {ins[0].shape_str()}: {ins[0].shape[-1]} features per step (about {cap} compile)"
+        )
+
+
 @rule("TPU113", "flex-op", scope="model", status=None)
 def check_flex(ctx: ModelContext) -> Iterator[Violation]:
     """The model contains TensorFlow (Flex / SELECT_TF_OPS) ops.
