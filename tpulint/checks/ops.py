@@ -646,7 +646,7 @@ def check_resize(ctx: OpContext) -> Iterator[Violation]:
     if ctx.target.spec.resize_bilinear_imprecise:
         yield Violation(
             observed=f"{ins[0].shape_str()} -> {outs[0].shape_str()} on compiler {ctx.target.compiler}",
-            message="Compiler 2.0 maps no bilinear resize (interpolation not precise enough)",
+            message=f"Compiler {ctx.target.compiler} maps no bilinear resize (interpolation not precise enough)",
             status="imprecise_interpolation",
             fix="Use compiler 2.1 or newer (edgetpu#63), or a nearest-neighbour resize.",
         )
@@ -895,7 +895,8 @@ def check_lstm_width(ctx: OpContext) -> Iterator[Violation]:
     cap = int(limits().get("lstm_max_input_width", 900))
     if ins and ins[0].shape and ins[0].shape[-1] > cap:
         yield Violation(
-            observed=f"input {ins[0].shape_str()}: {ins[0].shape[-1]} features per step (about {cap} compile)"
+            observed=f"input {ins[0].shape_str()}: {ins[0].shape[-1]} features per step "
+            f"(known to compile: up to about {cap})"
         )
 
 
