@@ -197,3 +197,34 @@ def test_python_api_check_is_the_cli_prediction() -> None:
     for bad in ({"compiler": "9.9"}, {"runtime": 99}, {"select": ["XYZ"]}):
         with pytest.raises(ValueError):
             tpulint.check(mid, **bad)  # type: ignore[arg-type]
+
+
+def _check_stdin(data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    code = "from tpulint._fastcli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, "check", *args], input=data, capture_output=True, check=False)
+
+
+def test_check_reads_a_model_from_stdin() -> None:
+    """`tpulint check -` reads the model from standard input: the same prediction as from the file."""
+    data = (FIXTURES / "unsupported_mid.tflite").read_bytes()
+    r = _check_stdin(data, "-", "-f", "json")
+    assert r.returncode == 1, r.stderr
+    m = json.loads(r.stdout)["models"][0]
+    assert m["path"] == "-" and m["ok"]
+    _, out, _ = run("check", str(FIXTURES / "unsupported_mid.tflite"), "-f", "json")
+    from_file = json.loads(out)["models"][0]
+    assert [(o["opcode"], o["placement"], o["status"]) for o in m["ops"]] == [
+        (o["opcode"], o["placement"], o["status"]) for o in from_file["ops"]
+    ]
+    assert [f["code"] for f in m["findings"]] == [f["code"] for f in from_file["findings"]]
+
+
+def test_check_stdin_errors_are_one_line() -> None:
+    r = _check_stdin(b"<html>not found</html>", "-")
+    assert r.returncode == 2
+    (line,) = r.stderr.decode().strip().splitlines()
+    assert line.startswith("tpulint: error: -: ") and "not a model" in line
+    r = _check_stdin(b"", "-", "-f", "json")
+    assert r.returncode == 2 and "empty file" in r.stderr.decode()
+    r = _check_stdin(b"", "-", "--confirm")
+    assert r.returncode == 2 and "give a path, not - (standard input)" in r.stderr.decode()

@@ -10,7 +10,7 @@ partition and memory rules add their findings.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tpulint import __version__, latency, param_memory
@@ -21,7 +21,7 @@ from tpulint.checks.partition_rules import PartitionContext
 from tpulint.context import ModelContext, OpContext, Target
 from tpulint.errors import ModelFormatError, ModelReadError, TpulintError
 from tpulint.graph import Graph
-from tpulint.model import Model, Op, gc_paused, load_model
+from tpulint.model import Model, Op, gc_paused, load_model, parse_model
 from tpulint.partition import simulate
 from tpulint.registry import Rule, Scope, Severity, Violation, all_rules
 from tpulint.report import Finding, FirstCpuOp, ModelReport, OpReport, Report, Summary
@@ -399,11 +399,24 @@ def analyze_path(
     path: Path, target: Target, *, selected: set[str] | None = None, label: str | None = None
 ) -> ModelReport:
     """Analyse one file; read/format errors become ``ok=False`` reports, never exceptions."""
-    shown = label or str(path)
-    try:
+
+    def load() -> Model:
         if path.is_dir():  # only a directory a search could not list gets here
             raise ModelReadError(f"{path}: {_directory_error(path)}")
-        model = load_model(path)
+        return load_model(path)
+
+    return _analyze(load, target, label or str(path), selected)
+
+
+def analyze_bytes(data: bytes, target: Target, *, label: str = "-", selected: set[str] | None = None) -> ModelReport:
+    """:func:`analyze_path` for a model held in memory (``tpulint check -`` reads it from standard
+    input); ``label`` names it in the report and in error messages."""
+    return _analyze(lambda: parse_model(data, path=Path(label)), target, label, selected)
+
+
+def _analyze(load: Callable[[], Model], target: Target, shown: str, selected: set[str] | None) -> ModelReport:
+    try:
+        model = load()
     except TpulintError as exc:
         return ModelReport(
             path=shown,

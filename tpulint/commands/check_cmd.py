@@ -39,6 +39,13 @@ ConfigFile = Annotated[
 ]
 
 
+STDIN = "-"  # the path that means "read the model from standard input"
+
+
+def _is_stdin(p: Path, explicit: bool) -> bool:
+    return explicit and str(p) == STDIN
+
+
 def codes(values: list[str] | None) -> list[str]:
     """``--select A,B --select C`` -> ``["A", "B", "C"]``."""
     out: list[str] = []
@@ -48,7 +55,9 @@ def codes(values: list[str] | None) -> list[str]:
 
 
 def check(
-    paths: Annotated[list[Path], Arg(help="Models or directories (searched recursively for *.tflite).")],
+    paths: Annotated[
+        list[Path], Arg(help="Models or directories (searched recursively for *.tflite); - reads a model from stdin.")
+    ],
     runtime: Runtime = None,
     compiler_version: CompilerVersion = None,
     fmt: OutputFormat = Format.text,
@@ -111,6 +120,8 @@ def check(
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if confirm and any(str(p) == STDIN for p in paths):
+        raise fail("--confirm compiles model files: give a path, not - (standard input)")
     confirmer = None
     if confirm or compiler or out_dir or force or bench:
         from tpulint.commands.confirm_cmd import CheckConfirmer
@@ -138,7 +149,7 @@ def check(
     except ValueError as exc:
         raise fail(str(exc)) from None
 
-    from tpulint.analyze import analyze_many, iter_model_paths
+    from tpulint.analyze import analyze_bytes, analyze_many, iter_model_paths
     from tpulint.report import ModelReport, Report
 
     report = Report(tool_version=__version__)
@@ -147,10 +158,18 @@ def check(
     items = list(iter_model_paths(paths))
     # Reports come back in input order, identical whatever --jobs is.
     # A missing path is reported here; a broken or looping symlink is read and reported like any file.
-    to_read = [p for p, explicit in items if not explicit or p.exists() or p.is_symlink()]
+    to_read = [
+        p for p, explicit in items if not _is_stdin(p, explicit) and (not explicit or p.exists() or p.is_symlink())
+    ]
     analysed = analyze_many(to_read, target, jobs=jobs)
     for p, explicit in items:
         any_path = True
+        if _is_stdin(p, explicit):
+            m = analyze_bytes(sys.stdin.buffer.read(), target, label=STDIN)
+            settings.process(m)
+            input_error |= not m.ok
+            report.models.append(m)
+            continue
         if explicit and not p.exists() and not p.is_symlink():
             report.models.append(
                 ModelReport(
