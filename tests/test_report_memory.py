@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from conftest import FIXTURES, ROOT
+import pytest
+from conftest import FIXTURES, ROOT, corpus_or_skip
 from typer.testing import CliRunner
 
 from tpulint.cli import app
@@ -45,6 +46,7 @@ def test_streaming_model_gets_a_warning_with_the_amount() -> None:
     assert f["severity"] == "warning" and "streamed from host memory on every inference" in f["observed"]
     assert m["memory"]["off_chip_bytes"] > 8 * 2**20 and not m["memory"]["fits_on_chip"]
     assert "-n" in f["fix"] and code == 0
+    assert f["observed"].endswith("; streamed: op 0 FULLY_CONNECTED 8.60 MiB")  # which op, for slimming or -n
     lat = m["latency_estimate"]
     assert lat["streaming_ms"] > 10 * lat["tpu_compute_ms"]  # streaming 8.6 MiB dominates
 
@@ -109,3 +111,17 @@ def test_python_api_predicts_segments() -> None:
     assert tpulint.check(FIXTURES / "int8_cnn.tflite").segments is None
     with pytest.raises(ValueError):
         tpulint.check(FIXTURES / "int8_cnn.tflite", num_segments=0)
+
+
+def test_streaming_warning_names_the_largest_streamed_ops_first() -> None:
+    """fer_mobilefacenet_112: 33 PReLU alpha tensors always stream (element-wise constants)."""
+    case = corpus_or_skip() / "fer_mobilefacenet_112"
+    models = [p for p in case.glob("*.tflite") if not p.name.endswith("_edgetpu.tflite")] if case.is_dir() else []
+    if not models:
+        pytest.skip("fer_mobilefacenet_112 not in this corpus")
+    _, (m,) = check_json(str(models[0]))
+    (f,) = [f for f in m["findings"] if f["code"] == "TPU601"]
+    listed = f["observed"].split("; streamed: ")[1]
+    assert listed.endswith(" and 29 more") and listed.count("PRELU") == 4
+    sizes = [int(float(part.split()[3])) for part in listed.split(" and ")[0].split(", ")]
+    assert sizes == sorted(sizes, reverse=True)

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tpulint.param_memory import MemoryPrediction, Segment, streams_significantly
+from tpulint.param_memory import STREAMED, MemoryPrediction, Segment, streams_significantly
 from tpulint.registry import Violation, rule
+from tpulint.units import size
 
 
 @dataclass
@@ -88,6 +89,15 @@ def check_param_cache(ctx: MemoryContext) -> Iterator[Violation]:
     if p.streamed_bytes and (not p.fits_on_chip or streams_significantly(p.streamed_bytes, p.total_bytes)):
         yield Violation(
             observed=f"{p.total_bytes / 2**20:.2f} MiB of Edge TPU parameters, {p.streamed_bytes / 2**20:.2f} MiB "
-            f"streamed from host memory on every inference (on-chip cache {p.capacity_bytes / 2**20:.2f} MiB)",
+            f"streamed from host memory on every inference (on-chip cache {p.capacity_bytes / 2**20:.2f} MiB); "
+            + _streamed_ops(p),
             extra={"streamed_bytes": p.streamed_bytes},
         )
+
+
+def _streamed_ops(p: MemoryPrediction) -> str:
+    """Which ops' parameters stream: the largest first, as where to slim the model or cut a segment."""
+    streamed = sorted((o for o in p.ops if o.placement == STREAMED), key=lambda o: -o.total_bytes)
+    shown = ", ".join(f"op {o.index} {o.opcode} {size(o.total_bytes)}" for o in streamed[:4])
+    more = f" and {len(streamed) - 4} more" if len(streamed) > 4 else ""
+    return f"streamed: {shown}{more}"
