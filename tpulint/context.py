@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tpulint.graph import Graph
 from tpulint.model import Model, Op, Tensor
-from tpulint.ruledata import CompilerSpec, OpSpec, compilers, default_compiler, op_table
+from tpulint.ruledata import CompilerSpec, OpSpec, compilers, default_compiler, int8_min_runtime, op_table
 
 if TYPE_CHECKING:
     from tpulint.quantmode import QuantMode
@@ -39,8 +39,6 @@ class Target:
     def eight_bit_types(self) -> tuple[str, ...]:
         """The 8-bit activation types this target maps: the compiler's (uint8 only for 1.0), without
         int8 when the runtime is older than the first that takes int8 data (12)."""
-        from tpulint.ruledata import int8_min_runtime
-
         types = self.spec.eight_bit_types
         if self.effective_runtime < int8_min_runtime():
             return tuple(t for t in types if t != "INT8")
