@@ -65,15 +65,26 @@ class Graph:
                         more[t] = [i]
         g.graph_inputs = frozenset(subgraph.inputs)
         g.graph_outputs = frozenset(subgraph.outputs)
-        g._constant = [None] * len(subgraph.tensors)
-        g._labels = [None] * len(subgraph.tensors)
-        get_producer = producer.get
-        readers = g.tensor_consumers
-        split = g._split_op
+        tensors = subgraph.tensors
+        g._constant = [None] * len(tensors)
+        g._labels = [None] * len(tensors)
+        get_producer, get_first, get_more = producer.get, first.get, more.get
+        split, unique = g._split_op, dict.fromkeys
+        producers, consumers = g._producers, g._consumers
         data, consts, acts, outs = g._data, g._consts, g._acts, g._outs
         for op in subgraph.ops:
-            g._producers.append(_unique(get_producer(t) for t in op.inputs if t >= 0))
-            g._consumers.append(_unique(c for t in op.outputs if t >= 0 for c in readers(t)))
+            # Producer ops of the inputs, then reader ops of the outputs: distinct, first-seen order
+            # (-1, no tensor, has neither).
+            found = [p for t in op.inputs if (p := get_producer(t)) is not None]
+            producers.append(tuple(unique(found)) if len(found) > 1 else tuple(found))
+            found = []
+            for t in op.outputs:
+                reader = get_first(t)
+                if reader is not None:
+                    found.append(reader)
+                    if (rest := get_more(t)) is not None:
+                        found.extend(rest)
+            consumers.append(tuple(unique(found)) if len(found) > 1 else tuple(found))
             d, c, a, o = split(op)
             data.append(d)
             consts.append(c)
@@ -134,16 +145,26 @@ class Graph:
 
     def _split_op(self, op: Op) -> _Split:
         """(data inputs, constant inputs, activation outputs, outputs) of ``op``."""
-        tensors = self.subgraph.tensors
-        const = self.is_constant
+        tensors, constant, is_constant = self.subgraph.tensors, self._constant, self._is_constant
         data: list[Tensor] = []
         consts: list[Tensor] = []
         for t in op.inputs:
             if t >= 0:
-                (consts if const(t) else data).append(tensors[t])
-        outs = tuple([tensors[t] for t in op.outputs if t >= 0])
-        acts = tuple([tensors[t] for t in op.outputs if t >= 0 and not const(t)])
-        return (tuple(data), tuple(consts), acts, outs)
+                k = constant[t]  # is_constant(t), inline: this runs for every input of every op
+                if k is None:
+                    k = constant[t] = is_constant(t)
+                (consts if k else data).append(tensors[t])
+        outs: list[Tensor] = []
+        acts: list[Tensor] = []
+        for t in op.outputs:
+            if t >= 0:
+                outs.append(tensors[t])
+                k = constant[t]
+                if k is None:
+                    k = constant[t] = is_constant(t)
+                if not k:
+                    acts.append(tensors[t])
+        return (tuple(data), tuple(consts), tuple(acts), tuple(outs))
 
     # The accessors below are called by most rules for every op: they read the lists build() made.
     # An op of another graph (its index names another op here) is split on the spot.
