@@ -100,13 +100,6 @@ def _op_name(graph: Graph, op: Op) -> str:
     return ""
 
 
-def _shape_dtype(graph: Graph, ts: Iterable[int]) -> list[str]:
-    """``"[1,16,16,3] INT8"`` per present tensor (one string per tensor, shared by every op that
-    names it, and by tensors of the same shape and type: see :meth:`Graph.label`)."""
-    label = graph.label
-    return [label(t) for t in ts if t >= 0]
-
-
 def op_param_bytes(graph: Graph, op: Op) -> int:
     return sum(t.data_size for t in graph.const_inputs(op))
 
@@ -217,8 +210,8 @@ def analyze_model(
                 status=texts[status_id] if status_id else None,
                 codes=sorted({r.code for r, _ in hits}) if hits else [],
                 segment=segments.get(i) if placement == "tpu" else None,
-                inputs=_shape_dtype(main, op.inputs),
-                outputs=_shape_dtype(main, op.outputs),
+                inputs=main.labels(op.inputs),
+                outputs=main.labels(op.outputs),
                 macs=work[i][0],
                 param_bytes=op_param_bytes(main, op),
                 custom_code=op.custom_code,
@@ -237,8 +230,8 @@ def analyze_model(
                     placement="cpu",
                     status=status_text("more_than_one_subgraph") if compile_error is None else None,
                     codes=["TPU502"],
-                    inputs=_shape_dtype(g, op.inputs),
-                    outputs=_shape_dtype(g, op.outputs),
+                    inputs=g.labels(op.inputs),
+                    outputs=g.labels(op.outputs),
                     custom_code=op.custom_code,
                 )
             )
@@ -361,8 +354,8 @@ def _compiled_report(
                 placement="tpu" if is_tpu else "cpu",
                 status=None,
                 segment=seg if is_tpu else None,
-                inputs=_shape_dtype(main, op.inputs),
-                outputs=_shape_dtype(main, op.outputs),
+                inputs=main.labels(op.inputs),
+                outputs=main.labels(op.outputs),
                 custom_code=op.custom_code,
             )
         )

@@ -124,6 +124,17 @@ class Graph:
             self._labels[t] = hit
         return hit
 
+    def labels(self, ts: Iterable[int]) -> list[str]:
+        """:meth:`label` of each present tensor of ``ts`` (-1, no tensor, is skipped): an op's inputs
+        or outputs, as its report row shows them."""
+        cache, label = self._labels, self.label
+        out: list[str] = []
+        for t in ts:
+            if t >= 0:
+                hit = cache[t]
+                out.append(label(t) if hit is None else hit)
+        return out
+
     def is_constant(self, t: int) -> bool:
         """A compile-time constant: data no op produces (weights, biases, shape operands), or the
         output of a DEQUANTIZE of such data (float16-quantized models store weights that way)."""
