@@ -418,6 +418,15 @@ _U32: Final = struct.Struct("<I")
 _U64: Final = struct.Struct("<Q")
 _u32: Final = _U32.unpack_from
 _i32: Final = _I32.unpack_from
+_INT32S: dict[int, Callable[[memoryview, int], tuple[int, ...]]] = {}
+
+
+def _int32s(count: int) -> Callable[[memoryview, int], tuple[int, ...]]:
+    """The unpacker of ``count`` int32s, compiled once per count (index vectors repeat a few lengths)."""
+    unpack = _INT32S.get(count)
+    if unpack is None:
+        unpack = _INT32S[count] = struct.Struct(f"<{count}i").unpack_from
+    return unpack
 
 # A location in the model for messages, built lazily: (parent, field name, element index or -1).
 _Loc: TypeAlias = "tuple[_Loc, str, int] | None"
@@ -709,7 +718,7 @@ class _Walker:
         self.budget -= 4 * length
         if self.budget < 0:
             self.over_budget(loc)
-        return struct.unpack_from(f"<{length}i", self.buf, target + 4)
+        return _int32s(length)(self.buf, target + 4)
 
     def vector_length(self, pos: int, fields: _Fields, slot: int) -> int:
         target = self.target(pos, fields, slot)
@@ -808,27 +817,31 @@ class _Walker:
         _check_indices(graph_inputs, ntensors, False, f"subgraph {s} input")
         _check_indices(graph_outputs, ntensors, False, f"subgraph {s} output")
         nbuffers = len(buffers)
-        fields_of = self.fields
-        for t, tpos in enumerate(tensors):
-            if not t % RELEASE_EVERY:
-                self.release()
-            offset = fields_of(tpos, _TENSOR)[_TENSOR_BUFFER]
-            if offset and _u32(buf, tpos + offset)[0] >= nbuffers:
-                b = _u32(buf, tpos + offset)[0]
-                _fail(
-                    BAD_INDEX,
-                    f"subgraph {s} tensor {t} ({self.tensor_name(tpos)!r}) refers to buffer {b} but the "
-                    f"model has {nbuffers} buffers",
-                )
-            if not offset and not nbuffers:
-                _fail(BAD_INDEX, f"subgraph {s} tensor {t} refers to buffer 0 but the model has no buffers")
+        # The loops below run once per tensor and op: vtable lookups and reads inline (see fields()).
+        vtables = self.vtables
+        tensor_key, op_key = _TENSOR.index, _OPERATOR.index
+        for low in range(0, ntensors, RELEASE_EVERY):
+            self.release()
+            for t, tpos in enumerate(tensors[low : low + RELEASE_EVERY], low):
+                offset = vtables[(tpos - _i32(buf, tpos)[0]) << _KEY_BITS | tensor_key][0][_TENSOR_BUFFER]
+                if offset:
+                    if _u32(buf, tpos + offset)[0] >= nbuffers:
+                        b = _u32(buf, tpos + offset)[0]
+                        _fail(
+                            BAD_INDEX,
+                            f"subgraph {s} tensor {t} ({self.tensor_name(tpos)!r}) refers to buffer {b} but the "
+                            f"model has {nbuffers} buffers",
+                        )
+                elif not nbuffers:
+                    _fail(BAD_INDEX, f"subgraph {s} tensor {t} refers to buffer 0 but the model has no buffers")
         calls: list[int] = []
         op_inputs: list[tuple[int, ...]] = []
         op_outputs: list[tuple[int, ...]] = []
+        budget = self.budget
         for i, opos in enumerate(operators):
             if not i % RELEASE_EVERY:
                 self.release()
-            ofields = fields_of(opos, _OPERATOR)
+            ofields = vtables[(opos - _i32(buf, opos)[0]) << _KEY_BITS | op_key][0]
             offset = ofields[_OP_OPCODE]
             opcode = _u32(buf, opos + offset)[0] if offset else 0
             if opcode >= nopcodes:
@@ -836,15 +849,34 @@ class _Walker:
                     BAD_INDEX,
                     f"subgraph {s} op {i} refers to operator code {opcode} but the model has {nopcodes}",
                 )
-            inputs = self.ints(opos, ofields, _OP_INPUTS, loc)
-            outputs = self.ints(opos, ofields, _OP_OUTPUTS, loc)
+            # inputs and outputs: ints(), inline (the budget is charged, and checked, below)
+            offset = ofields[_OP_INPUTS]
+            if offset:
+                at = opos + offset + _u32(buf, opos + offset)[0]
+                length = _u32(buf, at)[0]
+                budget -= 4 * length
+                inputs = _int32s(length)(buf, at + 4)
+            else:
+                inputs = ()
+            offset = ofields[_OP_OUTPUTS]
+            if offset:
+                at = opos + offset + _u32(buf, opos + offset)[0]
+                length = _u32(buf, at)[0]
+                budget -= 4 * length
+                outputs = _int32s(length)(buf, at + 4)
+            else:
+                outputs = ()
+            if budget < 0:
+                self.over_budget(loc)
             # In range (or -1: no tensor)? Decided here; the message is made only for a culprit.
             if inputs and (min(inputs) < -1 or max(inputs) >= ntensors):
                 _check_indices(inputs, ntensors, True, f"subgraph {s} op {i} input")
             if outputs and (min(outputs) < -1 or max(outputs) >= ntensors):
                 _check_indices(outputs, ntensors, True, f"subgraph {s} op {i} output")
             if ofields[_OP_INTERMEDIATES]:
+                self.budget = budget
                 intermediates = self.ints(opos, ofields, _OP_INTERMEDIATES, loc)
+                budget = self.budget
                 _check_indices(intermediates, ntensors, True, f"subgraph {s} op {i} intermediate")
             op_inputs.append(inputs)
             op_outputs.append(outputs)
@@ -857,7 +889,10 @@ class _Walker:
                 offset = ofields[type_slot]
                 if offset and buf[opos + offset] in control_flow:
                     union_type = buf[opos + offset]
+                    self.budget = budget
                     calls.extend(self.subgraph_refs(s, i, opos, ofields, type_slot, union_type, nsub))
+                    budget = self.budget
+        self.budget = budget
         self.read(shows, f"subgraphs[{s}].operators")
         statics: dict[int, bool] = {}
 
