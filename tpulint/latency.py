@@ -290,27 +290,35 @@ def _boundary_bytes(graph: Graph, seg_of: Mapping[int, int], elements: _Elements
     output when a segment op produces it and a graph output, a CPU op or another segment reads it.
     Each tensor counts once per segment.
     """
-    producer = graph.producer
+    producer = graph.producer.get
+    segment = seg_of.get
     graph_outputs = graph.graph_outputs
-    tensors = graph.subgraph.tensors
+    consumers = graph.tensor_consumers
+    data_inputs, outputs = graph.data_inputs, graph.outputs
+    all_ops = graph.subgraph.ops
     seen_in: set[tuple[int, int]] = set()
     bytes_in = bytes_out = 0
     for i, seg in seg_of.items():
-        op = graph.op(i)
-        for t in op.inputs:
-            if t < 0 or (t, seg) in seen_in or graph.is_constant(t):
+        op = all_ops[i]
+        for tensor in data_inputs(op):  # the present, non-constant inputs
+            t = tensor.index
+            p = producer(t)
+            if p is not None and segment(p) == seg:
                 continue
-            p = producer.get(t)
-            if p is not None and seg_of.get(p) == seg:
+            if (t, seg) not in seen_in:
+                seen_in.add((t, seg))
+                bytes_in += elements[tensor.shape] * _itemsize(tensor.dtype)
+        for tensor in outputs(op):
+            t = tensor.index
+            if producer(t) != i:
                 continue
-            seen_in.add((t, seg))
-            tensor = tensors[t]
-            bytes_in += elements[tensor.shape] * _itemsize(tensor.dtype)
-        for t in op.outputs:
-            if t < 0 or producer.get(t) != i:
-                continue
-            if t in graph_outputs or any(seg_of.get(r) != seg for r in graph.tensor_consumers(t)):
-                tensor = tensors[t]
+            crosses = t in graph_outputs
+            if not crosses:
+                for r in consumers(t):
+                    if segment(r) != seg:
+                        crosses = True
+                        break
+            if crosses:
                 bytes_out += elements[tensor.shape] * _itemsize(tensor.dtype)
     return bytes_in, bytes_out
 
