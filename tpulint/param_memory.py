@@ -486,13 +486,15 @@ def _boundary(graph: Graph, ops: Sequence[int]) -> tuple[tuple[str, ...], tuple[
         for t in all_ops[i].outputs:
             if t >= 0:
                 produced[t] = None
+    data_inputs = graph.data_inputs  # the present, non-constant inputs
     for i in ops:
-        for t in all_ops[i].inputs:
-            if t >= 0 and t not in produced and not graph.is_constant(t):
-                ins[t] = None
-    outs = [t for t in produced if t in graph.graph_outputs or any(c not in inside for c in graph.tensor_consumers(t))]
-    name = graph.tensor
-    return tuple(name(t).name for t in ins), tuple(name(t).name for t in outs)
+        for tensor in data_inputs(all_ops[i]):
+            if tensor.index not in produced:
+                ins[tensor.index] = None
+    graph_outputs, consumers = graph.graph_outputs, graph.tensor_consumers
+    outs = [t for t in produced if t in graph_outputs or not inside.issuperset(consumers(t))]
+    tensors = graph.subgraph.tensors
+    return tuple(tensors[t].name for t in ins), tuple(tensors[t].name for t in outs)
 
 
 def _cuts(sizes: Sequence[int], n: int) -> list[int]:
