@@ -39,7 +39,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from tpulint.graph import Graph
-from tpulint.model import Op, Tensor
+from tpulint.model import Op
 from tpulint.ruledata import rules_dir
 
 if sys.version_info >= (3, 11):
@@ -180,18 +180,17 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b) if a > 0 else 0
 
 
-class _Elements:
-    """Element counts by shape, computed once per distinct shape (Tensor.elements is a loop)."""
+class _Elements(dict[tuple[int, ...], int]):
+    """Element counts by shape, ``elements[t.shape]``: a plain dict read, each distinct shape
+    counted once on its first miss (as :attr:`Tensor.elements` counts, a loop over the dims)."""
 
-    __slots__ = ("_memo",)
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self._memo: dict[tuple[int, ...], int] = {}
-
-    def __call__(self, t: Tensor) -> int:
-        n = self._memo.get(t.shape)
-        if n is None:
-            n = self._memo[t.shape] = t.elements
+    def __missing__(self, shape: tuple[int, ...]) -> int:
+        n = 1
+        for d in shape:
+            n *= max(d, 1)
+        self[shape] = n
         return n
 
 
@@ -221,48 +220,55 @@ def _cycles(work: int, per_cycle: float) -> float:
         return math.inf
 
 
+# The ops whose cost is MACs on the array (when their weights / operands are present).
+_MAC_OPS = frozenset(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL"))
+
+
 def _op_work(graph: Graph, op: Op, c: LatencyConstants, elements: _Elements) -> tuple[int, float]:
-    lanes, depth = c.lanes, c.reduce_width
     opcode = op.opcode
     inputs = op.inputs
     outs = graph.outputs(op)
-    if outs and len(inputs) > 1 and inputs[1] >= 0:
-        out = outs[0]
-        w = graph.tensor(inputs[1])
-        shape = w.shape
+    if opcode in _MAC_OPS and outs and len(inputs) > 1 and inputs[1] >= 0:
+        lanes, depth = c.lanes, c.reduce_width
+        n_out = elements[outs[0].shape]
+        shape = graph.tensor(inputs[1]).shape
         if opcode == "CONV_2D" and len(shape) == 4:
             cout, kh, kw, cin = shape
-            macs = elements(out) * kh * kw * cin
-            out_px = elements(out) // max(cout, 1)
+            macs = n_out * kh * kw * cin
+            out_px = n_out // max(cout, 1)
             return macs, _cycles(out_px * _ceil_div(cout, lanes) * (kh * kw * cin), depth)
         if opcode == "DEPTHWISE_CONV_2D" and len(shape) == 4:
             # One lane per channel; the kh*kw taps of each channel are the reduction.
             _, kh, kw, ch = shape
-            macs = elements(out) * kh * kw
-            out_px = elements(out) // max(ch, 1)
+            macs = n_out * kh * kw
+            out_px = n_out // max(ch, 1)
             return macs, _cycles(out_px * _ceil_div(ch, lanes) * (kh * kw), depth)
         if opcode == "FULLY_CONNECTED" and len(shape) == 2:
             cout, k = shape
-            macs = elements(out) * k
-            rows = max(elements(out) // max(cout, 1), 1)
+            macs = n_out * k
+            rows = max(n_out // max(cout, 1), 1)
             return macs, _cycles(rows * _ceil_div(cout, lanes) * k, depth)
         if opcode == "TRANSPOSE_CONV" and len(shape) == 4 and len(inputs) > 2 and inputs[2] >= 0:
             cout, kh, kw, cin = shape
             x = graph.tensor(inputs[2])
-            macs = elements(x) * cout * kh * kw
-            in_px = elements(x) // max(cin, 1)
+            macs = elements[x.shape] * cout * kh * kw
+            in_px = elements[x.shape] // max(cin, 1)
             return macs, _cycles(in_px * _ceil_div(cout, lanes) * (kh * kw * cin), depth)
         if opcode == "BATCH_MATMUL" and inputs[0] >= 0:
             a = graph.tensor(inputs[0])
-            macs = elements(out) * (a.shape[-1] if a.shape else 1)
+            macs = n_out * (a.shape[-1] if a.shape else 1)
             return macs, _cycles(macs, lanes * depth)
     if opcode in c.free_ops:
         return 0, 0.0
     window = 1
     if opcode in c.pool_ops:
         window = max(int(op.options.get("filter_width", 1) or 1) * int(op.options.get("filter_height", 1) or 1), 1)
-    read = sum(elements(t) for t in graph.data_inputs(op))
-    written = sum(elements(t) for t in outs)
+    read = 0
+    for t in graph.data_inputs(op):
+        read += elements[t.shape]
+    written = 0
+    for t in outs:
+        written += elements[t.shape]
     return 0, _cycles(read * window + written, c.vector_elements_per_cycle)
 
 
@@ -284,28 +290,36 @@ def _boundary_bytes(graph: Graph, seg_of: Mapping[int, int], elements: _Elements
     output when a segment op produces it and a graph output, a CPU op or another segment reads it.
     Each tensor counts once per segment.
     """
-    producer = graph.producer
+    producer = graph.producer.get
+    segment = seg_of.get
     graph_outputs = graph.graph_outputs
-    tensors = graph.subgraph.tensors
+    consumers = graph.tensor_consumers
+    data_inputs, outputs = graph.data_inputs, graph.outputs
+    all_ops = graph.subgraph.ops
     seen_in: set[tuple[int, int]] = set()
     bytes_in = bytes_out = 0
     for i, seg in seg_of.items():
-        op = graph.op(i)
-        for t in op.inputs:
-            if t < 0 or (t, seg) in seen_in or graph.is_constant(t):
+        op = all_ops[i]
+        for tensor in data_inputs(op):  # the present, non-constant inputs
+            t = tensor.index
+            p = producer(t)
+            if p is not None and segment(p) == seg:
                 continue
-            p = producer.get(t)
-            if p is not None and seg_of.get(p) == seg:
+            if (t, seg) not in seen_in:
+                seen_in.add((t, seg))
+                bytes_in += elements[tensor.shape] * _itemsize(tensor.dtype)
+        for tensor in outputs(op):
+            t = tensor.index
+            if producer(t) != i:
                 continue
-            seen_in.add((t, seg))
-            tensor = tensors[t]
-            bytes_in += elements(tensor) * _itemsize(tensor.dtype)
-        for t in op.outputs:
-            if t < 0 or producer.get(t) != i:
-                continue
-            if t in graph_outputs or any(seg_of.get(r) != seg for r in graph.tensor_consumers(t)):
-                tensor = tensors[t]
-                bytes_out += elements(tensor) * _itemsize(tensor.dtype)
+            crosses = t in graph_outputs
+            if not crosses:
+                for r in consumers(t):
+                    if segment(r) != seg:
+                        crosses = True
+                        break
+            if crosses:
+                bytes_out += elements[tensor.shape] * _itemsize(tensor.dtype)
     return bytes_in, bytes_out
 
 
@@ -397,8 +411,8 @@ def estimate(
         elif macs:
             cpu_macs += macs
         else:
-            cpu_elements += sum(elements(t) for t in graph.data_inputs(op))
-            cpu_elements += sum(elements(t) for t in graph.outputs(op))
+            cpu_elements += sum(elements[t.shape] for t in graph.data_inputs(op))
+            cpu_elements += sum(elements[t.shape] for t in graph.outputs(op))
 
     from_compiled = instruction_bytes is not None
     if not tpu:

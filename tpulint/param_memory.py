@@ -227,13 +227,19 @@ class CoCompiled:
 
 # --- per-op bytes ---------------------------------------------------------------------------------
 
+# An op's parameter bytes as OpMemory's fields, in order: (index, opcode, cacheable_bytes,
+# streamed_bytes, on_chip_bytes, placement, note). The per-op code and the cache fill pass these
+# plain tuples; :func:`_fill` makes each op's OpMemory once, already placed (a frozen dataclass
+# costs more to make than the arithmetic behind it).
+_Cost = tuple[int, str, int, int, int, str, str]
+
 
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
 def _pad(x: int, block: int) -> int:
-    return _cdiv(x, block) * block
+    return -(-x // block) * block
 
 
 def _lanes(c: int, r: MemoryRules) -> int:
@@ -252,43 +258,41 @@ def _softmax_tables(compiler: str | None, r: MemoryRules) -> bool:
 
 def _nonzero(graph: Graph, t: Tensor) -> bool:
     """Whether a constant tensor holds any non-zero byte (unknown data counts as non-zero)."""
-    view = graph.model.tensor_data(t)
+    view = graph.model.buffer_view(t.buffer)
     if view is None:
         return True
-    data = view.tobytes()
-    return data.count(0) != len(data)
-
-
-def _header_rows(graph: Graph, op: Op, w: Tensor, r: MemoryRules) -> int:
-    q = w.quantization
-    h = r.per_channel_header_rows if q is not None and q.channels > 1 else r.per_tensor_header_rows
-    ins = op.inputs
-    if len(ins) > 2 and ins[2] >= 0:
-        b = graph.tensor(ins[2])
-        if not r.bias_only_if_nonzero or not graph.is_constant(ins[2]) or _nonzero(graph, b):
-            h += r.bias_header_rows
-    return h
+    return view.tobytes() != bytes(len(view))
 
 
 def _weight_op(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
-    """(file bytes, on-chip footprint, note) of a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED."""
+    """(file bytes, on-chip footprint, note) of a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED.
+
+    The header rows: the two per-channel requantization rows (or the per-tensor ones), and a bias
+    row when the bias is not all zeros (or not constant).
+    """
     ins = op.inputs
     if len(ins) < 2 or ins[1] < 0 or not graph.is_constant(ins[1]):
         return 0, 0, "weights not constant (not modelled)"
-    w = graph.tensor(ins[1])
+    tensors = graph.subgraph.tensors
+    w = tensors[ins[1]]
     shape = w.shape
-    h = _header_rows(graph, op, w, r)
+    q = w.quantization
+    h = r.per_channel_header_rows if q is not None and q.channels > 1 else r.per_tensor_header_rows
+    bias = ins[2] if len(ins) > 2 else -1
+    if bias >= 0 and (not r.bias_only_if_nonzero or not graph.is_constant(bias) or _nonzero(graph, tensors[bias])):
+        h += r.bias_header_rows
     row = r.bytes_per_lane_row
     line = r.on_chip_line_lanes
-    if op.opcode == "DEPTHWISE_CONV_2D":
+    opcode = op.opcode
+    if opcode == "DEPTHWISE_CONV_2D":
         if len(shape) != 4:
             return 0, 0, f"unexpected weight rank {len(shape)} (not modelled)"
-        c, taps = shape[3], shape[1] * shape[2]
-        rows = h + taps
+        c = shape[3]
+        rows = h + shape[1] * shape[2]
         g = r.dw_channels_per_group
         file_bytes = _pad(_cdiv(c, g) * r.dw_bytes_per_group_row * rows, r.block_bytes)
         return file_bytes, _cdiv(c, line) * line * row * rows, ""
-    if op.opcode == "CONV_2D":
+    if opcode == "CONV_2D":
         if len(shape) != 4:
             return 0, 0, f"unexpected weight rank {len(shape)} (not modelled)"
         rows = h + shape[1] * shape[2] * _cdiv(shape[3], r.inputs_per_row)
@@ -304,7 +308,7 @@ def _weight_op(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
     return file_bytes, _pad(c, line) * row * rows, ""
 
 
-def _const_lhs_fc(graph: Graph, op: Op, r: MemoryRules) -> OpMemory | None:
+def _const_lhs_fc(graph: Graph, op: Op, r: MemoryRules) -> _Cost | None:
     """A FULLY_CONNECTED whose first operand is the constant and whose weights are not (constant
     matrix A [R, K] times an activation); None for any other op."""
     ins = op.inputs
@@ -314,13 +318,13 @@ def _const_lhs_fc(graph: Graph, op: Op, r: MemoryRules) -> OpMemory | None:
     k = a.shape[-1] if a.shape else 1
     if k <= r.fc_lhs_elementwise_max_k:
         n = _pad(r.elementwise_per_element_bytes * a.elements, r.block_bytes)
-        return OpMemory(op.index, op.opcode, 0, n, 0, STREAMED, "constant first operand, raw (never cached)")
+        return (op.index, op.opcode, 0, n, 0, STREAMED, "constant first operand, raw (never cached)")
     rows = a.elements // max(k, 1)
     lanes = r.fc_lhs_lanes_per_row * rows
     row, depth = r.bytes_per_lane_row, _cdiv(k, r.inputs_per_row)
     n = _pad(_lanes(lanes, r) * row * depth, r.block_bytes) + r.fc_lhs_extra_bytes
     on_chip = _pad(lanes, r.on_chip_line_lanes) * row * depth + r.fc_lhs_extra_bytes
-    return OpMemory(op.index, op.opcode, n, 0, on_chip, NONE, "constant first operand, tiled")
+    return (op.index, op.opcode, n, 0, on_chip, NONE, "constant first operand, tiled")
 
 
 def _reshape(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
@@ -352,12 +356,15 @@ def _elementwise(graph: Graph, op: Op, r: MemoryRules) -> int:
     return _pad(total, r.block_bytes) if total else 0
 
 
-def _op_memory(graph: Graph, op: Op, r: MemoryRules, softmax: bool) -> OpMemory | None:
+_WEIGHT_OPS = frozenset(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"))
+
+
+def _op_cost(graph: Graph, op: Op, r: MemoryRules, softmax: bool) -> _Cost | None:
     """The op's parameter bytes (unplaced), or None when it stores none."""
     k = op.opcode
-    if k == "FULLY_CONNECTED" and (lhs := _const_lhs_fc(graph, op, r)) is not None:
-        return lhs
-    if k in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+    if k in _WEIGHT_OPS:
+        if k == "FULLY_CONNECTED" and (lhs := _const_lhs_fc(graph, op, r)) is not None:
+            return lhs
         n, fp, note = _weight_op(graph, op, r)
     elif k == "SOFTMAX":
         if not softmax or not op.inputs or op.inputs[0] < 0:
@@ -373,12 +380,12 @@ def _op_memory(graph: Graph, op: Op, r: MemoryRules, softmax: bool) -> OpMemory 
         s = _elementwise(graph, op, r)
         if not s:
             return None
-        return OpMemory(op.index, k, 0, s, 0, STREAMED, "element-wise constant (never cached)")
+        return (op.index, k, 0, s, 0, STREAMED, "element-wise constant (never cached)")
     else:
         return None
     if not n:
         return None
-    return OpMemory(op.index, k, n, 0, fp, NONE, note)
+    return (op.index, k, n, 0, fp, NONE, note)
 
 
 def op_param_bytes(graph: Graph, op: Op, *, compiler: str | None = None) -> tuple[int, int]:
@@ -390,43 +397,49 @@ def op_param_bytes(graph: Graph, op: Op, *, compiler: str | None = None) -> tupl
     matters for SOFTMAX, whose tables older compilers do not store.
     """
     r = memory_rules()
-    m = _op_memory(graph, op, r, _softmax_tables(compiler, r))
+    m = _op_cost(graph, op, r, op.opcode == "SOFTMAX" and _softmax_tables(compiler, r))
     if m is None:
         return 0, 0
-    return m.cacheable_bytes, m.streamed_bytes
+    return m[2], m[3]
 
 
-def _costs(graph: Graph, ops: Iterable[int], compiler: str | None) -> list[OpMemory]:
+def _costs(graph: Graph, ops: Iterable[int], compiler: str | None) -> list[_Cost]:
     r = memory_rules()
     softmax = _softmax_tables(compiler, r)
     all_ops = graph.subgraph.ops
     out = []
     for i in ops:
-        m = _op_memory(graph, all_ops[i], r, softmax)
+        m = _op_cost(graph, all_ops[i], r, softmax)
         if m is not None:
             out.append(m)
     return out
 
 
-def _fill(costs: Sequence[OpMemory], capacity: int) -> MemoryPrediction:
+def _cost_of(m: OpMemory) -> _Cost:
+    return (m.index, m.opcode, m.cacheable_bytes, m.streamed_bytes, m.on_chip_bytes, m.placement, m.note)
+
+
+def _fill(costs: Sequence[_Cost], capacity: int) -> MemoryPrediction:
     """Place the cacheable blocks: from the end of the model backwards, each block is cached when
     its on-chip footprint still fits, else streamed. Element-wise constants always stream."""
-    placed = list(costs)
+    from_end = memory_rules().fill_from_end
+    placed: list[OpMemory] = []  # in fill order
     used = cached = streamed = 0
-    order = range(len(placed) - 1, -1, -1) if memory_rules().fill_from_end else range(len(placed))
-    for k in order:
-        m = placed[k]
-        if m.cacheable_bytes:
-            if used + m.on_chip_bytes <= capacity:
-                used += m.on_chip_bytes
-                cached += m.cacheable_bytes
+    for index, opcode, cacheable, streams, on_chip, placement, note in reversed(costs) if from_end else costs:
+        streamed += streams
+        if cacheable:
+            if used + on_chip <= capacity:
+                used += on_chip
+                cached += cacheable
                 where = CACHED
             else:
-                streamed += m.cacheable_bytes
+                streamed += cacheable
                 where = STREAMED
-            if where != m.placement:
-                placed[k] = OpMemory(m.index, m.opcode, m.cacheable_bytes, 0, m.on_chip_bytes, where, m.note)
-        streamed += m.streamed_bytes
+            if where != placement:  # (a cacheable block has no always-streamed bytes)
+                placement, streams = where, 0
+        placed.append(OpMemory(index, opcode, cacheable, streams, on_chip, placement, note))
+    if from_end:
+        placed.reverse()
     return MemoryPrediction(
         cached_bytes=cached,
         streamed_bytes=streamed,
@@ -473,13 +486,15 @@ def _boundary(graph: Graph, ops: Sequence[int]) -> tuple[tuple[str, ...], tuple[
         for t in all_ops[i].outputs:
             if t >= 0:
                 produced[t] = None
+    data_inputs = graph.data_inputs  # the present, non-constant inputs
     for i in ops:
-        for t in all_ops[i].inputs:
-            if t >= 0 and t not in produced and not graph.is_constant(t):
-                ins[t] = None
-    outs = [t for t in produced if t in graph.graph_outputs or any(c not in inside for c in graph.tensor_consumers(t))]
-    name = graph.tensor
-    return tuple(name(t).name for t in ins), tuple(name(t).name for t in outs)
+        for tensor in data_inputs(all_ops[i]):
+            if tensor.index not in produced:
+                ins[tensor.index] = None
+    graph_outputs, consumers = graph.graph_outputs, graph.tensor_consumers
+    outs = [t for t in produced if t in graph_outputs or not inside.issuperset(consumers(t))]
+    tensors = graph.subgraph.tensors
+    return tuple(tensors[t].name for t in ins), tuple(tensors[t].name for t in outs)
 
 
 def _cuts(sizes: Sequence[int], n: int) -> list[int]:
@@ -517,8 +532,8 @@ def segments(
     if len(idx) < n:
         raise ValueError(f"cannot split {len(idx)} Edge TPU op(s) into {n} segments")
     cap = default_capacity() if capacity is None else capacity
-    costs = {m.index: m for m in _costs(graph, idx, compiler)}
-    sizes = [costs[i].total_bytes if i in costs else 0 for i in idx]
+    costs = {m[0]: m for m in _costs(graph, idx, compiler)}
+    sizes = [costs[i][2] + costs[i][3] if i in costs else 0 for i in idx]
     starts = [*_cuts(sizes, n), len(idx)]
     out = []
     for k in range(n):
@@ -564,8 +579,9 @@ def co_compile(predictions: Sequence[MemoryPrediction], capacity: int | None = N
     remaining = cap
     placed: list[tuple[MemoryPrediction, int, int]] = []
     for p in predictions:
-        alone = _fill(p.ops, cap)
-        shared = _fill(p.ops, remaining)
+        costs = [_cost_of(m) for m in p.ops]
+        alone = _fill(costs, cap)
+        shared = _fill(costs, remaining)
         placed.append((shared, remaining, max(shared.streamed_bytes - alone.streamed_bytes, 0)))
         remaining = max(remaining - shared.on_chip_used_bytes, 0)
     return [CoCompiled(k, shared, available, extra, remaining) for k, (shared, available, extra) in enumerate(placed)]

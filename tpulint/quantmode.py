@@ -20,10 +20,12 @@ Modes (``QuantMode.mode``), from what the converter writes for each setting:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tpulint.graph import Graph
+from tpulint.model import Tensor
 
 FLOATS = frozenset({"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"})
 EIGHT_BIT = frozenset({"INT8", "UINT8"})
@@ -90,7 +92,9 @@ def detect(g: Graph) -> QuantMode:
     ins = [tensors[t].dtype for t in g.subgraph.inputs if 0 <= t < len(tensors)]
     outs = [tensors[t].dtype for t in g.subgraph.outputs if 0 <= t < len(tensors)]
     q = QuantMode("empty", ins, outs)
-    q.fp16_constants = sum(1 for t in tensors if t.dtype == "FLOAT16" and g.is_constant(t.index))
+    fp16 = [t.index for t in tensors if t.dtype == "FLOAT16"]
+    q.fp16_constants = sum(1 for t in fp16 if g.is_constant(t))
+    data_inputs, outputs = g.data_inputs, g.outputs
     for op in g.subgraph.ops:
         code = op.opcode
         if code == "FAKE_QUANT":
@@ -101,17 +105,26 @@ def detect(g: Graph) -> QuantMode:
             continue
         if code == "CUSTOM":
             continue  # post-processing custom ops (SSD, PoseNet) output float by design
-        acts = [*g.data_inputs(op), *g.outputs(op)]
-        if any(t.dtype in FLOATS for t in acts):
+        op_outs = outputs(op)
+        if _any_of(op_outs, FLOATS) or _any_of(data_inputs(op), FLOATS):
             q.float_ops.append(op.index)
-            if any(t.dtype in EIGHT_BIT for t in g.const_inputs(op)):
+            if _any_of(g.const_inputs(op), EIGHT_BIT):
                 q.hybrid_ops.append(op.index)
-        elif any(t.dtype in SIXTEEN_BIT and not t.is_variable for t in g.outputs(op)):
+        elif _any_of(op_outs, SIXTEEN_BIT) and any(t.dtype in SIXTEEN_BIT and not t.is_variable for t in op_outs):
             q.int16_ops.append(op.index)
-        elif any(t.dtype in EIGHT_BIT for t in g.outputs(op)):
+        elif _any_of(op_outs, EIGHT_BIT):
             q.integer_ops.append(op.index)
     q.mode = _classify(q)
     return q
+
+
+def _any_of(tensors: Iterable[Tensor], types: frozenset[str]) -> bool:
+    """Whether one of ``tensors`` has a dtype in ``types`` (a plain loop: per op, cheaper than
+    ``any()`` over a generator)."""
+    for t in tensors:  # noqa: SIM110  (any() over a generator costs several times more)
+        if t.dtype in types:
+            return True
+    return False
 
 
 def _edge_op(g: Graph, i: int, q: QuantMode) -> None:
