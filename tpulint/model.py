@@ -245,6 +245,16 @@ class Buffers(Sequence[BufferInfo]):
     def __len__(self) -> int:
         return len(self._sizes)
 
+    def size(self, index: int) -> int:
+        """Bytes of data of buffer ``index``."""
+        return self._sizes[index]
+
+    def start(self, index: int) -> int:
+        """Absolute file offset of buffer ``index``'s data: after the flatbuffer when external, else
+        inline (-1: no data)."""
+        external = self._external[index]
+        return external if external > 1 else self._inline[index]
+
     @overload
     def __getitem__(self, index: int) -> BufferInfo: ...
     @overload
@@ -276,15 +286,16 @@ class Model:
 
     def buffer_view(self, buffer_index: int) -> memoryview | None:
         """A zero-copy view of a buffer's data, or None when it has none."""
-        if not 0 <= buffer_index < len(self.buffers) or self._data is None:
+        buffers = self.buffers
+        if not 0 <= buffer_index < len(buffers) or self._data is None:
             return None
-        info = self.buffers[buffer_index]
-        if info.size <= 0:
+        size = buffers.size(buffer_index)  # the columns, not a BufferInfo: this runs once per constant read
+        if size <= 0:
             return None
-        start = info.external_offset if info.external_offset > 1 else info.inline_offset
-        if start < 0 or start + info.size > self.file_size:
+        start = buffers.start(buffer_index)
+        if start < 0 or start + size > self.file_size:
             return None
-        return memoryview(self._data)[start : start + info.size]
+        return memoryview(self._data)[start : start + size]
 
     def custom_options(self, op: Op) -> bytes:
         """A copy of ``op``'s custom options (empty when it has none or the model is closed)."""
