@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from tpulint.graph import Graph
@@ -27,15 +28,19 @@ class Target:
     delegate_search_step: int = 1  # -k
     num_segments: int = 1  # -n: pipeline over N Edge TPUs
 
-    @property
+    # The derived values below are read by the rules once per op: each is computed on first use and
+    # kept on this (immutable) target, so an analysis looks them up once (cached_property writes the
+    # instance dict directly, which a frozen dataclass allows; fields, equality and hash are unchanged).
+
+    @cached_property
     def spec(self) -> CompilerSpec:
         return compilers()[self.compiler]
 
-    @property
+    @cached_property
     def effective_runtime(self) -> int:
         return self.runtime if self.runtime is not None else self.spec.default_runtime
 
-    @property
+    @cached_property
     def eight_bit_types(self) -> tuple[str, ...]:
         """The 8-bit activation types this target maps: the compiler's (uint8 only for 1.0), without
         int8 when the runtime is older than the first that takes int8 data (12)."""
