@@ -83,27 +83,42 @@ class Target:
 
 @dataclass(slots=True)
 class OpContext:
+    """One op as the per-op rules see it. Most rules read the op's tensor lists and the target
+    runtime, so they are looked up once here, when the context is made, not once per rule."""
+
     graph: Graph
     op: Op
     target: Target
     spec: OpSpec | None = field(default=None)
+    runtime: int = field(init=False)  # the target's effective runtime
+    _data: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+    _acts: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+    _outs: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.runtime = self.target.effective_runtime
+        graph, op = self.graph, self.op
+        self._data = graph.data_inputs(op)
+        self._acts = graph.activation_outputs(op)
+        self._outs = graph.outputs(op)
 
     @classmethod
     def make(cls, graph: Graph, op: Op, target: Target) -> OpContext:
-        return cls(graph=graph, op=op, target=target, spec=op_table().get(op.opcode))
-
-    @property
-    def runtime(self) -> int:
-        return self.target.effective_runtime
+        return cls(graph, op, target, op_table().get(op.opcode))
 
     def data_inputs(self) -> tuple[Tensor, ...]:
-        return self.graph.data_inputs(self.op)
+        """The op's non-constant, present inputs (:meth:`Graph.data_inputs`)."""
+        return self._data
+
+    def activation_outputs(self) -> tuple[Tensor, ...]:
+        """The op's outputs that are activations (:meth:`Graph.activation_outputs`)."""
+        return self._acts
 
     def const_inputs(self) -> tuple[Tensor, ...]:
         return self.graph.const_inputs(self.op)
 
     def outputs(self) -> tuple[Tensor, ...]:
-        return self.graph.outputs(self.op)
+        return self._outs
 
     def input(self, i: int) -> Tensor | None:
         if i < len(self.op.inputs) and self.op.inputs[i] >= 0:

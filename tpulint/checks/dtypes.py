@@ -95,7 +95,7 @@ def check_dtype(ctx: OpContext) -> Iterator[Violation]:
         return  # TPU204
     ok_out, ok_in = _type_sets(ctx.target.eight_bit_types)
     bad: list[Tensor] = []  # outputs, then inputs; stays empty for an op that maps
-    for t in ctx.graph.activation_outputs(ctx.op):
+    for t in ctx.activation_outputs():
         if t.dtype not in ok_out:
             bad.append(t)
     tensors = ctx.graph.subgraph.tensors
