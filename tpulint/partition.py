@@ -64,45 +64,60 @@ def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) ->
     Equivalent to repeated passes over the execution order: the membership of each subset is the
     closure of ready ops of its kind, so the order in which ready ops are taken does not matter;
     only the first ready op (in execution order) decides the kind of each new subset.
+
+    Ops are handled by their rank (position in ``order``): the ready heaps hold ranks, and the
+    per-op state is a list indexed by rank; subsets are mapped back to op indices at the end.
     """
-    rank = {op: k for k, op in enumerate(order)}
-    waiting: dict[int, int] = {}  # op -> number of its input tensors not yet available
-    readers: dict[int, list[int]] = {}  # produced tensor -> ops reading it
-    for i in order:
-        op = graph.op(i)
-        pending = {t for t in op.inputs if t >= 0 and t in graph.producer and graph.producer[t] != i}
-        waiting[i] = len(pending)
-        for t in pending:
-            readers.setdefault(t, []).append(i)
-    ready: dict[bool, list[tuple[int, int]]] = {True: [], False: []}
-    for i in order:
-        if waiting[i] == 0:
-            heapq.heappush(ready[eligible[i]], (rank[i], i))
-    done: set[int] = set()
-    subsets: list[tuple[bool, list[int]]] = []
-    while len(done) < len(order):
-        heads = [(ready[k][0][0], k) for k in (True, False) if ready[k]]
-        if not heads:
-            # Malformed graph (a cycle): place the earliest remaining op on its own to make progress.
-            i = min((i for i in order if i not in done), key=rank.__getitem__)
-            kind = eligible[i]
-            heapq.heappush(ready[kind], (rank[i], i))
+    ops, producer_of = graph.subgraph.ops, graph.producer.get
+    n = len(order)
+    kinds = [eligible[i] for i in order]
+    waiting = [0] * n  # rank -> number of its input tensors not yet available
+    readers: dict[int, list[int]] = {}  # produced tensor -> ranks of the ops reading it
+    ready: dict[bool, list[int]] = {True: [], False: []}  # heaps of ranks, per kind
+    for k, i in enumerate(order):
+        pending = 0  # distinct input tensors produced by another op
+        for t in ops[i].inputs:
+            if producer_of(t, i) != i:
+                waiters = readers.get(t)
+                if waiters is None:
+                    readers[t] = [k]
+                elif waiters[-1] != k:  # not an input this op named already
+                    waiters.append(k)
+                else:
+                    continue
+                pending += 1
+        if pending:
+            waiting[k] = pending
         else:
-            kind = min(heads)[1]
+            ready[kinds[k]].append(k)  # ranks in ascending order: already a heap
+    done = [False] * n
+    placed = 0
+    subsets: list[tuple[bool, list[int]]] = []
+    while placed < n:
+        tpu, cpu = ready[True], ready[False]
+        if tpu or cpu:
+            kind = bool(tpu) and (not cpu or tpu[0] < cpu[0])
+        else:
+            # Malformed graph (a cycle): place the earliest remaining op on its own to make progress.
+            k = done.index(False)
+            kind = kinds[k]
+            heapq.heappush(ready[kind], k)
         members: list[int] = []
         heap = ready[kind]
         while heap:
-            _, i = heapq.heappop(heap)
-            if i in done:
+            k = heapq.heappop(heap)
+            if done[k]:
                 continue
-            done.add(i)
-            members.append(i)
-            for t in graph.op(i).outputs:
+            done[k] = True
+            members.append(k)
+            for t in ops[order[k]].outputs:
                 for r in readers.get(t, ()):
                     waiting[r] -= 1
-                    if waiting[r] == 0 and r not in done:
-                        heapq.heappush(ready[eligible[r]], (rank[r], r))
-        subsets.append((kind, sorted(members, key=rank.__getitem__)))
+                    if waiting[r] == 0 and not done[r]:
+                        heapq.heappush(ready[kinds[r]], r)
+        placed += len(members)
+        members.sort()
+        subsets.append((kind, [order[k] for k in members]))
     return subsets
 
 
