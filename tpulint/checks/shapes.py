@@ -145,9 +145,9 @@ def _row_cap() -> int:
     return int(limits().get("max_row_elements", 196608))
 
 
-def _dynamic_entry(g: Graph) -> list[Tensor]:
-    """Dynamic tensors where the unknown size enters (graph inputs), else the first one."""
-    dynamic = [t for t in g.subgraph.tensors if t.is_dynamic]
+def _dynamic_entry(g: Graph, dynamic: list[Tensor]) -> list[Tensor]:
+    """Of the ``dynamic`` tensors of ``g``, those where the unknown size enters (graph inputs),
+    else the first one."""
     return [t for t in dynamic if t.index in g.graph_inputs] or dynamic[:1]
 
 
@@ -252,7 +252,7 @@ def check_dynamic_signature(ctx: ModelContext) -> Iterator[Violation]:
     """
     for g in ctx.graphs[:1]:
         dynamic = [t for t in g.subgraph.tensors if t.is_dynamic]
-        for t in _dynamic_entry(g):
+        for t in _dynamic_entry(g, dynamic):
             prod = g.producer.get(t.index)
             more = f" ({len(dynamic)} tensors with a dynamic signature)" if len(dynamic) > 1 else ""
             yield Violation(
