@@ -198,15 +198,17 @@ def check_dynamic_shape(ctx: ModelContext) -> Iterator[Violation]:
     edgetpu#829, tensorflow#56253.
     """
     for g in ctx.graphs[:1]:
-        for t in g.subgraph.tensors:
-            if t.shape and min(t.shape) < 0:
-                prod = g.producer.get(t.index)
-                yield Violation(
-                    observed=f"tensor '{t.name}' shape {t.shape_str()}",
-                    op_index=prod if prod is not None else next(iter(g.tensor_consumers(t.index)), None),
-                    subgraph=g.subgraph.index,
-                )
-                return
+        # Each distinct shape is looked at once: most tensors share theirs with others.
+        negative = {s for s in {t.shape for t in g.subgraph.tensors} if s and min(s) < 0}
+        if negative:
+            t = next(t for t in g.subgraph.tensors if t.shape in negative)  # the first one
+            prod = g.producer.get(t.index)
+            yield Violation(
+                observed=f"tensor '{t.name}' shape {t.shape_str()}",
+                op_index=prod if prod is not None else next(iter(g.tensor_consumers(t.index)), None),
+                subgraph=g.subgraph.index,
+            )
+            return
         for op in g.subgraph.ops:
             if op.opcode == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] in g.producer:
                 yield Violation(
