@@ -65,15 +65,16 @@ def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) ->
     closure of ready ops of its kind, so the order in which ready ops are taken does not matter;
     only the first ready op (in execution order) decides the kind of each new subset.
 
-    Ops are handled by their rank (position in ``order``): the ready heaps hold ranks, and the
-    per-op state is a list indexed by rank; subsets are mapped back to op indices at the end.
+    Ops are handled by their rank (position in ``order``): the ready lists hold ranks (a heap for
+    the kind waiting, a stack for the subset being filled), and the per-op state is a list indexed
+    by rank; subsets are mapped back to op indices at the end.
     """
     ops, producer_of = graph.subgraph.ops, graph.producer.get
     n = len(order)
     kinds = [eligible[i] for i in order]
     waiting = [0] * n  # rank -> number of its input tensors not yet available
     readers: dict[int, list[int]] = {}  # produced tensor -> ranks of the ops reading it
-    ready: dict[bool, list[int]] = {True: [], False: []}  # heaps of ranks, per kind
+    ready: dict[bool, list[int]] = {True: [], False: []}  # ranks of ready ops, per kind
     for k, i in enumerate(order):
         pending = 0  # distinct input tensors produced by another op
         for t in ops[i].inputs:
@@ -102,10 +103,12 @@ def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) ->
             k = done.index(False)
             kind = kinds[k]
             heapq.heappush(ready[kind], k)
+        # The subset takes every ready op of its kind, in any order (a stack); ops of the other
+        # kind that become ready wait in their heap, whose top decides the kind of the next subset.
         members: list[int] = []
-        heap = ready[kind]
-        while heap:
-            k = heapq.heappop(heap)
+        stack, other = ready[kind], ready[not kind]
+        while stack:
+            k = stack.pop()
             if done[k]:
                 continue
             done[k] = True
@@ -114,7 +117,10 @@ def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) ->
                 for r in readers.get(t, ()):
                     waiting[r] -= 1
                     if waiting[r] == 0 and not done[r]:
-                        heapq.heappush(ready[kinds[r]], r)
+                        if kinds[r] == kind:
+                            stack.append(r)
+                        else:
+                            heapq.heappush(other, r)
         placed += len(members)
         members.sort()
         subsets.append((kind, [order[k] for k in members]))
