@@ -72,6 +72,12 @@ def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) ->
     ops, producer_of = graph.subgraph.ops, graph.producer.get
     n = len(order)
     kinds = [eligible[i] for i in order]
+    if n and kinds.count(kinds[0]) == n:
+        # One kind (every op maps, or none does): without a cycle the first subset takes every op,
+        # as each becomes ready once the producers of its inputs, all earlier in ``order``, are in.
+        rank = {i: k for k, i in enumerate(order)}
+        if all(rank[p] < k for k, i in enumerate(order) for t in ops[i].inputs if (p := producer_of(t, i)) != i):
+            return [(kinds[0], list(order))]
     waiting = [0] * n  # rank -> number of its input tensors not yet available
     readers: dict[int, list[int]] = {}  # produced tensor -> ranks of the ops reading it
     ready: dict[bool, list[int]] = {True: [], False: []}  # ranks of ready ops, per kind
