@@ -144,15 +144,19 @@ def simulate(
     part = Partition()
     order = graph.execution_order()
     part.past_intermediate = _downstream_of(graph, _tensor_indices(graph, intermediate_tensors), order)
-    eligible = {i: i not in blocked and i not in part.past_intermediate for i in order}
+    eligible = dict.fromkeys(order, True)
+    for i in (*blocked, *part.past_intermediate):
+        if i in eligible:
+            eligible[i] = False
     part.subsets = greedy_subsets(graph, eligible, order)
     tpu_subsets = [ops for kind, ops in part.subsets if kind]
     chosen = tpu_subsets if multiple_subgraphs else tpu_subsets[:1]
+    placement, status, segment = part.placement, part.status, part.segment
     for seg, ops in enumerate(chosen):
         for i in ops:
-            part.placement[i] = "tpu"
-            part.status[i] = "mapped"
-            part.segment[i] = seg
+            placement[i] = "tpu"
+            status[i] = "mapped"
+            segment[i] = seg
     nearest: dict[int, int | None] | None = None
     for i in order:
         if i in part.placement:
