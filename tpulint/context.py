@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from tpulint.graph import Graph
@@ -27,15 +28,19 @@ class Target:
     delegate_search_step: int = 1  # -k
     num_segments: int = 1  # -n: pipeline over N Edge TPUs
 
-    @property
+    # The derived values below are read by the rules once per op: each is computed on first use and
+    # kept on this (immutable) target, so an analysis looks them up once (cached_property writes the
+    # instance dict directly, which a frozen dataclass allows; fields, equality and hash are unchanged).
+
+    @cached_property
     def spec(self) -> CompilerSpec:
         return compilers()[self.compiler]
 
-    @property
+    @cached_property
     def effective_runtime(self) -> int:
         return self.runtime if self.runtime is not None else self.spec.default_runtime
 
-    @property
+    @cached_property
     def eight_bit_types(self) -> tuple[str, ...]:
         """The 8-bit activation types this target maps: the compiler's (uint8 only for 1.0), without
         int8 when the runtime is older than the first that takes int8 data (12)."""
@@ -78,27 +83,42 @@ class Target:
 
 @dataclass(slots=True)
 class OpContext:
+    """One op as the per-op rules see it. Most rules read the op's tensor lists and the target
+    runtime, so they are looked up once here, when the context is made, not once per rule."""
+
     graph: Graph
     op: Op
     target: Target
     spec: OpSpec | None = field(default=None)
+    runtime: int = field(init=False)  # the target's effective runtime
+    _data: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+    _acts: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+    _outs: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.runtime = self.target.effective_runtime
+        graph, op = self.graph, self.op
+        self._data = graph.data_inputs(op)
+        self._acts = graph.activation_outputs(op)
+        self._outs = graph.outputs(op)
 
     @classmethod
     def make(cls, graph: Graph, op: Op, target: Target) -> OpContext:
-        return cls(graph=graph, op=op, target=target, spec=op_table().get(op.opcode))
-
-    @property
-    def runtime(self) -> int:
-        return self.target.effective_runtime
+        return cls(graph, op, target, op_table().get(op.opcode))
 
     def data_inputs(self) -> tuple[Tensor, ...]:
-        return self.graph.data_inputs(self.op)
+        """The op's non-constant, present inputs (:meth:`Graph.data_inputs`)."""
+        return self._data
+
+    def activation_outputs(self) -> tuple[Tensor, ...]:
+        """The op's outputs that are activations (:meth:`Graph.activation_outputs`)."""
+        return self._acts
 
     def const_inputs(self) -> tuple[Tensor, ...]:
         return self.graph.const_inputs(self.op)
 
     def outputs(self) -> tuple[Tensor, ...]:
-        return self.graph.outputs(self.op)
+        return self._outs
 
     def input(self, i: int) -> Tensor | None:
         if i < len(self.op.inputs) and self.op.inputs[i] >= 0:

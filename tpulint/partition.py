@@ -64,45 +64,72 @@ def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) ->
     Equivalent to repeated passes over the execution order: the membership of each subset is the
     closure of ready ops of its kind, so the order in which ready ops are taken does not matter;
     only the first ready op (in execution order) decides the kind of each new subset.
+
+    Ops are handled by their rank (position in ``order``): the ready lists hold ranks (a heap for
+    the kind waiting, a stack for the subset being filled), and the per-op state is a list indexed
+    by rank; subsets are mapped back to op indices at the end.
     """
-    rank = {op: k for k, op in enumerate(order)}
-    waiting: dict[int, int] = {}  # op -> number of its input tensors not yet available
-    readers: dict[int, list[int]] = {}  # produced tensor -> ops reading it
-    for i in order:
-        op = graph.op(i)
-        pending = {t for t in op.inputs if t >= 0 and t in graph.producer and graph.producer[t] != i}
-        waiting[i] = len(pending)
-        for t in pending:
-            readers.setdefault(t, []).append(i)
-    ready: dict[bool, list[tuple[int, int]]] = {True: [], False: []}
-    for i in order:
-        if waiting[i] == 0:
-            heapq.heappush(ready[eligible[i]], (rank[i], i))
-    done: set[int] = set()
-    subsets: list[tuple[bool, list[int]]] = []
-    while len(done) < len(order):
-        heads = [(ready[k][0][0], k) for k in (True, False) if ready[k]]
-        if not heads:
-            # Malformed graph (a cycle): place the earliest remaining op on its own to make progress.
-            i = min((i for i in order if i not in done), key=rank.__getitem__)
-            kind = eligible[i]
-            heapq.heappush(ready[kind], (rank[i], i))
+    ops, producer_of = graph.subgraph.ops, graph.producer.get
+    n = len(order)
+    kinds = [eligible[i] for i in order]
+    if n and kinds.count(kinds[0]) == n:
+        # One kind (every op maps, or none does): without a cycle the first subset takes every op,
+        # as each becomes ready once the producers of its inputs, all earlier in ``order``, are in.
+        rank = {i: k for k, i in enumerate(order)}
+        if all(rank[p] < k for k, i in enumerate(order) for t in ops[i].inputs if (p := producer_of(t, i)) != i):
+            return [(kinds[0], list(order))]
+    waiting = [0] * n  # rank -> number of its input tensors not yet available
+    readers: dict[int, list[int]] = {}  # produced tensor -> ranks of the ops reading it
+    ready: dict[bool, list[int]] = {True: [], False: []}  # ranks of ready ops, per kind
+    for k, i in enumerate(order):
+        pending = 0  # distinct input tensors produced by another op
+        for t in ops[i].inputs:
+            if producer_of(t, i) != i:
+                waiters = readers.get(t)
+                if waiters is None:
+                    readers[t] = [k]
+                elif waiters[-1] != k:  # not an input this op named already
+                    waiters.append(k)
+                else:
+                    continue
+                pending += 1
+        if pending:
+            waiting[k] = pending
         else:
-            kind = min(heads)[1]
+            ready[kinds[k]].append(k)  # ranks in ascending order: already a heap
+    done = [False] * n
+    placed = 0
+    subsets: list[tuple[bool, list[int]]] = []
+    while placed < n:
+        tpu, cpu = ready[True], ready[False]
+        if tpu or cpu:
+            kind = bool(tpu) and (not cpu or tpu[0] < cpu[0])
+        else:
+            # Malformed graph (a cycle): place the earliest remaining op on its own to make progress.
+            k = done.index(False)
+            kind = kinds[k]
+            heapq.heappush(ready[kind], k)
+        # The subset takes every ready op of its kind, in any order (a stack); ops of the other
+        # kind that become ready wait in their heap, whose top decides the kind of the next subset.
         members: list[int] = []
-        heap = ready[kind]
-        while heap:
-            _, i = heapq.heappop(heap)
-            if i in done:
+        stack, other = ready[kind], ready[not kind]
+        while stack:
+            k = stack.pop()
+            if done[k]:
                 continue
-            done.add(i)
-            members.append(i)
-            for t in graph.op(i).outputs:
+            done[k] = True
+            members.append(k)
+            for t in ops[order[k]].outputs:
                 for r in readers.get(t, ()):
                     waiting[r] -= 1
-                    if waiting[r] == 0 and r not in done:
-                        heapq.heappush(ready[eligible[r]], (rank[r], r))
-        subsets.append((kind, sorted(members, key=rank.__getitem__)))
+                    if waiting[r] == 0 and not done[r]:
+                        if kinds[r] == kind:
+                            stack.append(r)
+                        else:
+                            heapq.heappush(other, r)
+        placed += len(members)
+        members.sort()
+        subsets.append((kind, [order[k] for k in members]))
     return subsets
 
 
@@ -117,15 +144,19 @@ def simulate(
     part = Partition()
     order = graph.execution_order()
     part.past_intermediate = _downstream_of(graph, _tensor_indices(graph, intermediate_tensors), order)
-    eligible = {i: i not in blocked and i not in part.past_intermediate for i in order}
+    eligible = dict.fromkeys(order, True)
+    for i in (*blocked, *part.past_intermediate):
+        if i in eligible:
+            eligible[i] = False
     part.subsets = greedy_subsets(graph, eligible, order)
     tpu_subsets = [ops for kind, ops in part.subsets if kind]
     chosen = tpu_subsets if multiple_subgraphs else tpu_subsets[:1]
+    placement, status, segment = part.placement, part.status, part.segment
     for seg, ops in enumerate(chosen):
         for i in ops:
-            part.placement[i] = "tpu"
-            part.status[i] = "mapped"
-            part.segment[i] = seg
+            placement[i] = "tpu"
+            status[i] = "mapped"
+            segment[i] = seg
     nearest: dict[int, int | None] | None = None
     for i in order:
         if i in part.placement:

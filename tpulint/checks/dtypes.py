@@ -94,10 +94,16 @@ def check_dtype(ctx: OpContext) -> Iterator[Violation]:
     if is_float_quantize(ctx):
         return  # TPU204
     ok_out, ok_in = _type_sets(ctx.target.eight_bit_types)
-    bad = [t for t in ctx.graph.activation_outputs(ctx.op) if t.dtype not in ok_out]
+    bad: list[Tensor] = []  # outputs, then inputs; stays empty for an op that maps
+    for t in ctx.activation_outputs():
+        if t.dtype not in ok_out:
+            bad.append(t)
     tensors = ctx.graph.subgraph.tensors
-    ins = [tensors[i] for i in ctx.op.inputs if i >= 0]
-    bad += [t for t in ins if t.dtype not in ok_in and not t.is_variable]
+    for i in ctx.op.inputs:
+        if i >= 0:
+            t = tensors[i]
+            if t.dtype not in ok_in and not t.is_variable:
+                bad.append(t)
     if bad:
         shown = ", ".join(_fmt(t) for t in bad[:3]) + (f" (+{len(bad) - 3} more)" if len(bad) > 3 else "")
         if all(t.dtype == "INT8" for t in bad) and "INT8" in ctx.target.spec.eight_bit_types:

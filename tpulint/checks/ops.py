@@ -151,11 +151,12 @@ def check_dilation(ctx: OpContext) -> Iterator[Violation]:
     """
     if not has_check(ctx, "equal_dilation"):
         return
-    dh = int(ctx.op.options.get("dilation_h_factor", 1) or 1)
-    dw = int(ctx.op.options.get("dilation_w_factor", 1) or 1)
+    options = ctx.op.options
+    dh = int(options.get("dilation_h_factor", 1) or 1)
+    dw = int(options.get("dilation_w_factor", 1) or 1)
     if dh != dw:
         yield Violation(observed=f"dilation h={dh}, w={dw}")
-    elif has_check(ctx, "depthwise_dilation_runtime") and dh > 1 and ctx.runtime <= 12:
+    elif dh > 1 and ctx.runtime <= 12 and has_check(ctx, "depthwise_dilation_runtime"):
         yield Violation(observed=f"depthwise dilation {dh} with runtime {ctx.runtime}")
 
 

@@ -67,7 +67,7 @@ def check_rank(ctx: OpContext) -> Iterator[Violation]:
     """
     seen: set[int] | None = None  # weight slots, then tensors already reported
     bad: list[str] = []
-    for t in (*ctx.data_inputs(), *ctx.graph.activation_outputs(ctx.op)):
+    for t in ctx.data_inputs() + ctx.activation_outputs():
         shape = t.shape
         if len(shape) <= 3 or (len(shape) == 4 and shape[0] <= 1):
             continue  # the common case, decided without a call
@@ -128,7 +128,7 @@ def check_row_size(ctx: OpContext) -> Iterator[Violation]:
     STRIDED_SLICE, RESHAPE, LOGISTIC and QUANTIZE row has X*Z > 230,400 - 1; X*Z = 176,400 maps.
     """
     cap = _row_cap()
-    for t in (*ctx.data_inputs(), *ctx.graph.activation_outputs(ctx.op)):
+    for t in ctx.data_inputs() + ctx.activation_outputs():
         shape = t.shape
         if len(shape) >= 2 and shape[-1] > 0 and shape[-2] > 0 and shape[-1] * shape[-2] <= cap:
             continue  # the common case, decided without a call
@@ -145,9 +145,9 @@ def _row_cap() -> int:
     return int(limits().get("max_row_elements", 196608))
 
 
-def _dynamic_entry(g: Graph) -> list[Tensor]:
-    """Dynamic tensors where the unknown size enters (graph inputs), else the first one."""
-    dynamic = [t for t in g.subgraph.tensors if t.is_dynamic]
+def _dynamic_entry(g: Graph, dynamic: list[Tensor]) -> list[Tensor]:
+    """Of the ``dynamic`` tensors of ``g``, those where the unknown size enters (graph inputs),
+    else the first one."""
     return [t for t in dynamic if t.index in g.graph_inputs] or dynamic[:1]
 
 
@@ -198,15 +198,17 @@ def check_dynamic_shape(ctx: ModelContext) -> Iterator[Violation]:
     edgetpu#829, tensorflow#56253.
     """
     for g in ctx.graphs[:1]:
-        for t in g.subgraph.tensors:
-            if t.shape and min(t.shape) < 0:
-                prod = g.producer.get(t.index)
-                yield Violation(
-                    observed=f"tensor '{t.name}' shape {t.shape_str()}",
-                    op_index=prod if prod is not None else next(iter(g.tensor_consumers(t.index)), None),
-                    subgraph=g.subgraph.index,
-                )
-                return
+        # Each distinct shape is looked at once: most tensors share theirs with others.
+        negative = {s for s in {t.shape for t in g.subgraph.tensors} if s and min(s) < 0}
+        if negative:
+            t = next(t for t in g.subgraph.tensors if t.shape in negative)  # the first one
+            prod = g.producer.get(t.index)
+            yield Violation(
+                observed=f"tensor '{t.name}' shape {t.shape_str()}",
+                op_index=prod if prod is not None else next(iter(g.tensor_consumers(t.index)), None),
+                subgraph=g.subgraph.index,
+            )
+            return
         for op in g.subgraph.ops:
             if op.opcode == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] in g.producer:
                 yield Violation(
@@ -252,7 +254,7 @@ def check_dynamic_signature(ctx: ModelContext) -> Iterator[Violation]:
     """
     for g in ctx.graphs[:1]:
         dynamic = [t for t in g.subgraph.tensors if t.is_dynamic]
-        for t in _dynamic_entry(g):
+        for t in _dynamic_entry(g, dynamic):
             prod = g.producer.get(t.index)
             more = f" ({len(dynamic)} tensors with a dynamic signature)" if len(dynamic) > 1 else ""
             yield Violation(
