@@ -92,15 +92,13 @@ class OpContext:
     spec: OpSpec | None = field(default=None)
     runtime: int = field(init=False)  # the target's effective runtime
     _data: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+    _consts: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
     _acts: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
     _outs: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.runtime = self.target.effective_runtime
-        graph, op = self.graph, self.op
-        self._data = graph.data_inputs(op)
-        self._acts = graph.activation_outputs(op)
-        self._outs = graph.outputs(op)
+        self._data, self._consts, self._acts, self._outs = self.graph.tensor_lists(self.op)
 
     @classmethod
     def make(cls, graph: Graph, op: Op, target: Target) -> OpContext:
@@ -115,7 +113,8 @@ class OpContext:
         return self._acts
 
     def const_inputs(self) -> tuple[Tensor, ...]:
-        return self.graph.const_inputs(self.op)
+        """The op's constant, present inputs (:meth:`Graph.const_inputs`)."""
+        return self._consts
 
     def outputs(self) -> tuple[Tensor, ...]:
         return self._outs

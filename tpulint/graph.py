@@ -180,6 +180,14 @@ class Graph:
     # The accessors below are called by most rules for every op: they read the lists build() made.
     # An op of another graph (its index names another op here) is split on the spot.
 
+    def tensor_lists(self, op: Op) -> _Split:
+        """(data inputs, constant inputs, activation outputs, outputs) of ``op`` at once: what
+        the four accessors below give one by one (an op context reads them all)."""
+        i = op.index
+        if 0 <= i < len(self._data) and self.subgraph.ops[i] is op:
+            return (self._data[i], self._consts[i], self._acts[i], self._outs[i])
+        return self._split_op(op)
+
     def data_inputs(self, op: Op) -> tuple[Tensor, ...]:
         """The op's non-constant, present inputs (activations)."""
         i = op.index
