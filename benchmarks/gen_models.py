@@ -50,6 +50,10 @@ _Op = importlib.import_module("tflite.BuiltinOperator").BuiltinOperator
 _Opt = importlib.import_module("tflite.BuiltinOptions").BuiltinOptions
 
 INT8, INT16, INT32 = 9, 7, 2
+# Every quantized tensor's scale (per-channel tensors add 0.001 per channel); a fully-connected
+# bias takes input x weight scale, as the converter writes it (TFLite refuses another: TPU206).
+SCALE = 0.02
+BIAS_SCALE = SCALE * SCALE
 # (builtin code, version, BuiltinOptions type)
 CONV_2D = (_Op.CONV_2D, 3, _Opt.Conv2DOptions)
 DEPTHWISE_CONV_2D = (_Op.DEPTHWISE_CONV_2D, 3, _Opt.DepthwiseConv2DOptions)
@@ -94,8 +98,10 @@ class _Writer:
         *,
         scales: int = 1,
         variable: bool = False,
+        scale: float = SCALE,
     ) -> int:
-        """Add a tensor (quantized; constant when ``data`` is given); return its index."""
+        """Add a tensor (quantized with ``scale``, or per channel; constant when ``data`` is given);
+        return its index."""
         b = self.b
         bidx = 0
         if data is not None:
@@ -105,7 +111,7 @@ class _Writer:
         sh = self._i32_vector(_Tensor.StartShapeVector, shape)
         _Quant.StartScaleVector(b, scales)
         for k in range(scales):
-            b.PrependFloat32(0.02 + 0.001 * k)
+            b.PrependFloat32(scale + 0.001 * k)
         sv = b.EndVector()
         _Quant.StartZeroPointVector(b, scales)
         for _ in range(scales):
@@ -284,7 +290,7 @@ def lstm(n_ops: int, *, units: int = 16, steps: int = 8) -> bytes:
         h = w.tensor(f"{p}/output", (1, t, u))
         w.op(LSTM, ins, [h], _lstm_opts, intermediates=inter)
         fw = w.tensor(f"{p}/dense/weights", (u, u), data=bytes(u * u))
-        fb = w.tensor(f"{p}/dense/bias", (u,), INT32, data=bytes(4 * u))
+        fb = w.tensor(f"{p}/dense/bias", (u,), INT32, data=bytes(4 * u), scale=BIAS_SCALE)
         y = w.tensor(f"{p}/dense", (1, t, u))
         w.op(FULLY_CONNECTED, [h, fw, fb], [y], _fc_opts)
         x = y
@@ -301,7 +307,7 @@ def weights(total_mb: int, *, layers: int = 8) -> bytes:
     block = bytes(range(256)) * (n * n // 256 + 1)
     for k in range(layers):
         fw = w.tensor(f"dense{k}/weights", (n, n), data=block[: n * n])
-        fb = w.tensor(f"dense{k}/bias", (n,), INT32, data=bytes(4 * n))
+        fb = w.tensor(f"dense{k}/bias", (n,), INT32, data=bytes(4 * n), scale=BIAS_SCALE)
         y = w.tensor(f"dense{k}", (1, n))
         w.op(FULLY_CONNECTED, [x, fw, fb], [y], _fc_opts)
         x = y

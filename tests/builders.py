@@ -85,9 +85,31 @@ def _options(b: flatbuffers.Builder, name: str, fields: dict[str, Any]) -> tuple
     return getattr(BuiltinOptions, name), mod_module.End(b)
 
 
+# Op -> (input index of its bias, input index of its data input), for _bias_scales.
+_BIAS_INPUTS = {"CONV_2D": (2, 0), "DEPTHWISE_CONV_2D": (2, 0), "FULLY_CONNECTED": (2, 0), "TRANSPOSE_CONV": (3, 2)}
+
+
+def _bias_scales(m: M) -> dict[str, list[float]]:
+    """Scales for the int32 biases a test leaves unquantized: input scale x weight scale (per weight
+    channel), as the converter writes them (TFLite refuses another bias scale: TPU206)."""
+    by_name = {t.name: t for t in m.tensors}
+    out: dict[str, list[float]] = {}
+    for o in m.ops:
+        where = _BIAS_INPUTS.get(o.opcode)
+        if where is None or len(o.inputs) <= max(where) or o.inputs[where[0]] is None:
+            continue
+        bias, x, w = (by_name.get(o.inputs[i] or "") for i in (where[0], where[1], 1))
+        if bias is None or x is None or w is None or bias.dtype != "INT32" or bias.quant is not None or bias.scale:
+            continue
+        x_scale = (x.scale or [0.05])[0]
+        out[bias.name] = [struct.unpack("<f", struct.pack("<f", x_scale * s))[0] for s in (w.scale or [0.05])]
+    return out
+
+
 def build(m: M) -> bytes:
     b = flatbuffers.Builder(1024)
     names = {t.name: i for i, t in enumerate(m.tensors)}
+    bias_scales = _bias_scales(m)
 
     # Buffers: 0 is the empty sentinel; then one per constant tensor.
     buf_data: list[bytes | None] = [None]
@@ -131,9 +153,11 @@ def build(m: M) -> bytes:
             shape = _vec_i32(b, _Tensor.StartShapeVector, t.shape)
             sig = _vec_i32(b, _Tensor.StartShapeSignatureVector, t.signature) if t.signature else None
             q = None
-            quant = t.quant if t.quant is not None else t.dtype in ("INT8", "UINT8", "INT16")
+            derived = bias_scales.get(t.name) if tensors is m.tensors else None
+            # Quantized: as asked, else 8/16-bit tensors, biases given a derived scale, and any tensor given a scale.
+            quant = t.quant if t.quant is not None else (t.dtype in ("INT8", "UINT8", "INT16") or derived or t.scale)
             if quant:
-                scales = t.scale or [0.05]
+                scales = t.scale or derived or [0.05]
                 zps = t.zero_point or [0] * len(scales)
                 _QuantizationParameters.StartScaleVector(b, len(scales))
                 for s in reversed(scales):
