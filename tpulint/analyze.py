@@ -26,7 +26,7 @@ from tpulint.partition import simulate
 from tpulint.registry import Rule, Scope, Severity, Violation, all_rules
 from tpulint.report import Finding, FirstCpuOp, ModelReport, OpReport, Report, Summary
 from tpulint.ruledata import errors as error_texts
-from tpulint.ruledata import message_for, status_text, statuses
+from tpulint.ruledata import message_for, prepare_checks, status_text, statuses
 
 # When several rules block one op, the status the compiler prints is the first of these that applies
 # (op support is decided before data types, data types before shapes, ...).
@@ -51,7 +51,14 @@ COMPILE_ERRORS = {
     "TPU113": "flex_op",
     "TPU114": "custom_op",
     "TPU203": "not_quantized",
+    "TPU205": "prepare_failed",
+    "TPU206": "prepare_failed",
+    "TPU207": "prepare_failed",
 }
+# The errors TFLite raises while it prepares the nodes (AllocateTensors): it stops at the first
+# failing node in operator order, and within a node at the kernel's first failing check
+# (``extra["precedence"]``, tpulint.checks.prepare). The other errors keep the rule order.
+PREPARE_ERRORS = frozenset({"flex_op", "custom_op", "prepare_failed"})
 
 
 def _rules_by_scope(selected: set[str] | None) -> dict[Scope, list[Rule]]:
@@ -133,7 +140,8 @@ def analyze_model(
 
     # 1. Model-level rules.
     compile_error: tuple[str, Finding] | None = None
-    for r in rules[Scope.MODEL]:
+    first_key: tuple[int, int, int, int] | None = None
+    for rank, r in enumerate(rules[Scope.MODEL]):
         for v in r.run(mctx):
             g = graphs[v.subgraph] if v.subgraph is not None and v.subgraph < len(graphs) else main
             f = _finding(r, v, graph=g)
@@ -142,9 +150,10 @@ def analyze_model(
             if r.code == "TPU203" and not stops:
                 f.severity = Severity.WARNING.value
             if stops and err_id is not None:
-                f.compiler_error = _error_text(err_id, model, v)
-                if compile_error is None:
-                    compile_error = (err_id, f)
+                f.compiler_error = _error_text(err_id, model, v, target.compiler)
+                key = _error_order(err_id, rank, v)
+                if first_key is None or key < first_key:
+                    compile_error, first_key = (err_id, f), key
             report.findings.append(f)
 
     # 2. Per-op rules on every op of subgraph 0 (each op only meets the rules that concern its type).
@@ -275,7 +284,16 @@ def _unique_param_bytes(graph: Graph, ops: Iterable[int]) -> int:
     return total
 
 
-def _error_text(err_id: str, model: Model, v: Violation) -> str:
+def _error_order(err_id: str, rank: int, v: Violation) -> tuple[int, int, int, int]:
+    """Which compile error the compiler meets first: the prepare errors, by subgraph, node and
+    check (their first rule, TPU113, also comes first of the compile-error rules by code), then the
+    others in rule order (``rank``)."""
+    if err_id in PREPARE_ERRORS:
+        return (0, v.subgraph or 0, v.op_index or 0, int((v.extra or {}).get("precedence", 0)))
+    return (1, rank, 0, 0)
+
+
+def _error_text(err_id: str, model: Model, v: Violation, compiler: str) -> str:
     tmpl = error_texts()[err_id]
     name = model.path.name if model.path else "model.tflite"
     extra = v.extra or {}
@@ -285,7 +303,15 @@ def _error_text(err_id: str, model: Model, v: Violation) -> str:
         sg = model.subgraphs[v.subgraph or 0]
         if 0 <= v.op_index < len(sg.ops):
             op = sg.ops[v.op_index].type_name
-    return tmpl.format(model=name, op=op or "?", version=extra.get("version", "?"), node=node)
+    failures = prepare_checks()["failure"]
+    return tmpl.format(
+        model=name,
+        op=op or "?",
+        version=extra.get("version", "?"),
+        node=node,
+        detail=extra.get("detail", ""),
+        failure=failures.get(compiler, failures["default"]),
+    )
 
 
 def _summary(

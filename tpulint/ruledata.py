@@ -92,6 +92,12 @@ def replacements() -> dict[str, str]:
 
 
 @cache
+def prepare_checks() -> dict[str, Any]:
+    """The TFLite Prepare checks that stop the compiler (``rules/prepare.toml``, TPU205-TPU207)."""
+    return dict(_load("prepare.toml"))
+
+
+@cache
 def limits() -> dict[str, Any]:
     return dict(_load("edgetpu_ops.toml").get("limits", {}))
 

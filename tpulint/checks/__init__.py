@@ -9,6 +9,7 @@ from tpulint.checks import (
     modelwide,
     ops,
     partition_rules,
+    prepare,
     shapes,
     versions,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "modelwide",
     "ops",
     "partition_rules",
+    "prepare",
     "shapes",
     "versions",
 ]

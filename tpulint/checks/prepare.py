@@ -1,0 +1,346 @@
+"""TPU205-TPU207: quantization that TFLite's kernels refuse when the compiler prepares the model.
+
+edgetpu_compiler loads the model into the TFLite interpreter it embeds and prepares every node
+before it maps anything; a node whose kernel refuses its quantization makes the whole compilation
+fail ("Node number N (OP) failed to prepare"). The conditions, the kernels that check them and the
+compilers whose TFLite has each check are data in ``rules/prepare.toml``; the arithmetic is
+TFLite's own (float32 division, round half away from zero, IEEE inf and NaN: ``tpulint.float32``).
+
+Each violation carries, in ``extra``, the line the compiler's log prints for it (``detail``) and a
+rank (``precedence``) that orders the checks of one node as the kernel runs them, so that the
+predicted error is the one TFLite reports first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from tpulint.context import ModelContext
+from tpulint.float32 import divide, f32_divide, f32_multiply, fits_int32, multiply, round_half_away
+from tpulint.graph import Graph
+from tpulint.model import Op, Tensor
+from tpulint.registry import Violation, rule
+from tpulint.ruledata import prepare_checks
+
+EIGHT_BIT = ("INT8", "UINT8")
+# fused_activation_function enum of the TFLite schema.
+ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+# Order of the checks within one node (the kernel's order): bias format, bias scale, activation.
+BIAS_FORMAT, BIAS_SCALE, ACTIVATION_RANGE = 0, 1, 2
+
+
+def legacy_params(t: Tensor | None) -> tuple[float, int]:
+    """``TfLiteTensor.params`` (scale, zero point): set only for a single scale and zero point,
+    else (0, 0), as TFLite's interpreter builder does (per-channel tensors have no legacy params)."""
+    q = t.quantization if t is not None else None
+    if q is None or len(q.scale) != 1 or len(q.zero_point) != 1:
+        return 0.0, 0
+    return q.scale[0], q.zero_point[0]
+
+
+def _line(table: dict[str, Any], key: str, compiler: str) -> int | None:
+    lines = table.get(key, {})
+    line = lines.get(compiler)
+    return int(line) if line is not None else None
+
+
+def _detail(condition: str, line: int | None) -> str:
+    """The TFLite error text as the compiler prints it (after ``ERROR: ``): ``:<line> <condition>``."""
+    return f":{line} {condition}" if line is not None else condition
+
+
+def _tensor(g: Graph, op: Op, i: int) -> Tensor | None:
+    if i < len(op.inputs) and op.inputs[i] >= 0:
+        return g.tensor(op.inputs[i])
+    return None
+
+
+def _output(g: Graph, op: Op) -> Tensor | None:
+    return g.tensor(op.outputs[0]) if op.outputs and op.outputs[0] >= 0 else None
+
+
+def _violation(g: Graph, op: Op, observed: str, detail: str, precedence: int, **more: Any) -> Violation:
+    return Violation(
+        observed=observed,
+        op_index=op.index,
+        subgraph=g.subgraph.index,
+        extra={"op": op.opcode, "detail": detail, "precedence": precedence, **more},
+    )
+
+
+def _fmt_scale(x: float) -> str:
+    return "0" if x == 0 else f"{x:.7g}"
+
+
+def _add_sub_aborts(g: Graph, op: Op, out_scale: float, left_shift: int) -> bool:
+    """ADD/SUB: TFLite aborts (no message) before the activation check unless every input scale is
+    positive and 2 * max(input scales) / (2^left_shift * output scale) < 1 (QuantizeMultiplierSmallerThanOneExp)."""
+    scales = [legacy_params(_tensor(g, op, i))[0] for i in range(min(len(op.inputs), 2))]
+    if not scales or not all(s > 0 for s in scales):
+        return True
+    twice_max = 2 * max(scales)
+    multipliers = [divide(s, twice_max) for s in scales] + [divide(twice_max, (1 << left_shift) * out_scale)]
+    return not all(0 < m < 1 for m in multipliers)
+
+
+@rule("TPU205", "activation-range-overflow", scope="model", status=None)
+def check_activation_range(ctx: ModelContext) -> Iterator[Violation]:
+    """A fused ReLU/ReLU6's bounds do not fit an int32 at the output's scale: TFLite refuses the node.
+
+    ## What it does
+    For CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, SUB and MUL with an 8-bit output and a
+    fused RELU, RELU6 or RELU_N1_TO_1, quantizes the activation's bounds with the output's scale
+    the way TFLite does (`round(bound / scale)` in float32) and flags a result outside the int32
+    range: an output scale of 0 or NaN (any of the three activations), below 2.79e-9 (RELU6) or
+    below 4.66e-10 (RELU_N1_TO_1). Compiler 16.0 only: its TFLite is the first with the check.
+
+    ## Why it matters on the Edge TPU
+    The compiler prepares the model in its TFLite interpreter before mapping anything. This check
+    fails there ("no_integer_overflow_from_quantization was not true", "Node number N (CONV_2D)
+    failed to prepare") and the compilation stops with no output model. Compilers 14.1 and 15.0
+    compile the same model.
+
+    ## Example
+    **Bad:** a layer whose output is always 0 (a "dead" ReLU: here a bias of -100), quantized by
+    TensorFlow 2.3/2.4's default (old) quantizer. It gives that output the scale 4.6e-41, and the
+    next layer, a Conv2D with ReLU6, the same scale.
+
+    ```python
+    x = tf.keras.layers.Conv2D(4, 3, activation="relu", bias_initializer=Constant(-100.0))(x)
+    x = tf.keras.layers.Conv2D(4, 3, activation=tf.nn.relu6)(x)
+    ```
+
+    **Good:** convert with the MLIR quantizer (the default from TensorFlow 2.5), which gives a
+    constant-zero range the scale 1e-6; better, remove or retrain the dead layer.
+
+    ```python
+    converter.experimental_new_quantizer = True
+    ```
+
+    ## How to fix
+    Look for layers whose output is constant (all zero) on the representative dataset and remove
+    or retrain them; convert with the new quantizer (TensorFlow >= 2.5, or
+    `converter.experimental_new_quantizer = True`), or compile with `edgetpu_compiler` 15.0.
+
+    ## Compiler status
+    ERROR: :344 no_integer_overflow_from_quantization was not true. / Node number N (OP) failed to
+    prepare. / Compilation failed: Model failed in Tflite interpreter (hard error, no output model).
+
+    ## Sources
+    google-coral/edgetpu#453 (16.0 log; compiles on 14.1 and 15.0; fixed by the new quantizer).
+    tensorflow/lite/kernels/kernel_util.cc `Quantize` / `CalculateActivationRangeQuantizedImpl`
+    (TF 2.6; absent from every 2.5.x release). Conditions measured on TF 2.3-2.6 wheels; the
+    fixture `rule_TPU205_dead_relu.tflite` (TF 2.3 converter) fails on TF 2.6 at node 2.
+    """
+    data = prepare_checks()["activation_overflow"]
+    compiler = ctx.target.compiler
+    if compiler not in data["compilers"]:
+        return
+    ops, bounds = set(data["ops"]), data["bounds"]
+    detail = _detail(data["condition"], _line(data, "line", compiler))
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            if op.opcode not in ops:
+                continue
+            activation = ACTIVATIONS.get(int(op.options.get("fused_activation_function", 0) or 0), "NONE")
+            points = bounds.get(activation)
+            out = _output(g, op)
+            if not points or out is None or out.dtype not in EIGHT_BIT:
+                continue
+            scale, _ = legacy_params(out)
+            if op.opcode in ("ADD", "SUB") and _add_sub_aborts(g, op, scale, int(data["abort_left_shift"])):
+                continue
+            for bound in points:
+                quantized = round_half_away(f32_divide(bound, scale))
+                if not fits_int32(quantized):
+                    yield _violation(
+                        g,
+                        op,
+                        f"{op.opcode} with fused {activation}: output scale {_fmt_scale(scale)}, "
+                        f"round({bound:g} / scale) = {quantized:g} does not fit an int32",
+                        detail,
+                        ACTIVATION_RANGE,
+                    )
+                    break
+
+
+def _bias_scale_problem(
+    data: dict[str, Any], compiler: str, in_s: float, w_s: float, b_s: float, out_s: float
+) -> tuple[str, str] | None:
+    """(observed, detail) when GetQuantizedConvolutionMultipler refuses these scales, else None."""
+    if compiler in data["relative_to_output_compilers"]:
+        gap = divide(abs(multiply(in_s, w_s) - b_s), out_s)
+        if not gap <= data["relative_to_output"]:
+            observed = (
+                f"|input scale x filter scale - bias scale| / output scale = {gap:.4g} "
+                f"(input {_fmt_scale(in_s)}, filter {_fmt_scale(w_s)}, bias {_fmt_scale(b_s)}, "
+                f"output {_fmt_scale(out_s)}; at most {data['relative_to_output']:g})"
+            )
+            line = _line(data, "relative_to_output_line", compiler)
+            return observed, _detail(data["relative_to_output_condition"], line)
+        if compiler in data["product_sign_compilers"] and not f32_multiply(in_s, w_s) >= 0:
+            observed = f"input scale x filter scale = {f32_multiply(in_s, w_s):g} (must be >= 0)"
+            return observed, _detail(data["product_sign_condition"], _line(data, "product_sign_line", compiler))
+        return None
+    product = multiply(in_s, w_s)
+    if not abs(product - b_s) <= data["relative_to_product"] * min(product, b_s):
+        observed = (
+            f"input scale x filter scale = {product:.7g}, bias scale {_fmt_scale(b_s)}: they differ by more "
+            f"than {data['relative_to_product']:g} of the smaller"
+        )
+        line = _line(data, "relative_to_product_line", compiler)
+        return observed, _detail(data["relative_to_product_condition"], line)
+    return None
+
+
+@rule("TPU206", "bias-scale-mismatch", scope="model", status=None)
+def check_bias_scale(ctx: ModelContext) -> Iterator[Violation]:
+    """A layer's bias scale is not input scale x filter scale: TFLite refuses the node.
+
+    ## What it does
+    For uint8 CONV_2D / DEPTHWISE_CONV_2D and uint8 or int8 FULLY_CONNECTED with a bias, compares
+    the bias scale with input scale x filter scale as TFLite does: compilers 14.1-16.0 allow a
+    gap of 2% of the *output* scale (so an output scale of 0, NaN or nearly 0 fails), compilers
+    2.0/2.1 a relative gap of 1e-6; 14.1-16.0 also refuse a negative product. Per-tensor
+    parameters only, as TFLite reads them (int8 convolutions are not checked).
+
+    ## Why it matters on the Edge TPU
+    The compiler prepares the model in its TFLite interpreter first. This check fails there
+    ("scale_diff / output_scale <= 0.02 was not true", "Node number N (FULLY_CONNECTED) failed to
+    prepare") and nothing is compiled.
+
+    ## Example
+    **Bad:** a Dense layer after a layer whose output is always 0, quantized by TensorFlow
+    2.3/2.4's default quantizer: its weights and bias get the scale `inf`, its input the scale
+    4.6e-41, and inf x 4.6e-41 - inf is NaN.
+
+    ```python
+    x = tf.keras.layers.Conv2D(4, 3, activation="relu", bias_initializer=Constant(-100.0))(x)
+    y = tf.keras.layers.Dense(3)(tf.keras.layers.Flatten()(x))
+    ```
+
+    **Good:** no constant-zero layer in front of it, or the MLIR quantizer
+    (`converter.experimental_new_quantizer = True`, the default from TensorFlow 2.5).
+
+    ## How to fix
+    Remove or retrain layers whose output is constant on the representative dataset and convert
+    again with the new quantizer; a hand-edited model must keep bias scale = input scale x weight
+    scale.
+
+    ## Compiler status
+    ERROR: :154 scale_diff / output_scale <= 0.02 was not true. / Node number N (OP) failed to
+    prepare. / Compilation failed (hard error, no output model).
+
+    ## Sources
+    tensorflow/lite/kernels/kernel_util.cc `GetQuantizedConvolutionMultipler` (the 0.02 rule from
+    TF 2.3, the 1e-6 rule before); tensorflow#41069 (compiler 2.1 log, FULLY_CONNECTED);
+    tensorflow#30173. Conditions measured on TF 1.15-2.6 wheels; the fixture
+    `rule_TPU205_dead_relu.tflite` (TF 2.3 converter) fails on TF 2.3 at node 4.
+    """
+    data = prepare_checks()["bias_scale"]
+    compiler = ctx.target.compiler
+    uint8_ops, any_ops = set(data["uint8_ops"]), set(data["any_8bit_ops"])
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            if op.opcode not in uint8_ops and op.opcode not in any_ops:
+                continue
+            x, w, b, out = _tensor(g, op, 0), _tensor(g, op, 1), _tensor(g, op, 2), _output(g, op)
+            if x is None or w is None or b is None or out is None:
+                continue
+            if x.dtype != "UINT8" and not (op.opcode in any_ops and x.dtype in EIGHT_BIT):
+                continue
+            problem = _bias_scale_problem(
+                data, compiler, legacy_params(x)[0], legacy_params(w)[0], legacy_params(b)[0], legacy_params(out)[0]
+            )
+            if problem is not None:
+                yield _violation(g, op, f"{op.opcode}: {problem[0]}", problem[1], BIAS_SCALE)
+
+
+@rule("TPU207", "bias-format", scope="model", status=None)
+def check_bias_format(ctx: ModelContext) -> Iterator[Violation]:
+    """An 8-bit convolution or fully-connected layer's bias is not what TFLite's kernel accepts.
+
+    ## What it does
+    For CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV with an 8-bit input, checks
+    what the kernels' Prepare checks: a CONV_2D has a bias; a bias is int32; a CONV_2D or
+    DEPTHWISE_CONV_2D bias has zero point 0; the bias has one value per output channel.
+
+    ## Why it matters on the Edge TPU
+    The compiler prepares the model in its TFLite interpreter first; a refused bias fails there
+    ("bias->type != kTfLiteInt32 (INT8 != INT32)", "Node number N (CONV_2D) failed to prepare")
+    and nothing is compiled.
+
+    ## Example
+    **Bad:** a convolution whose bias was quantized to int8 (seen after BatchNormalization with
+    some TensorFlow 2.x conversions), or a hand-edited model.
+
+    ```text
+    CONV_2D  bias: INT8 [16]
+    ```
+
+    **Good:** the converter's usual int32 bias with scale input x weight and zero point 0.
+
+    ```text
+    CONV_2D  bias: INT32 [16]
+    ```
+
+    ## How to fix
+    Convert with a current TensorFlow and `TFLITE_BUILTINS_INT8`; fold BatchNormalization into
+    the convolution before converting (`model.fit` then export, or `tfmot` fold); never edit
+    quantized biases by hand.
+
+    ## Compiler status
+    ERROR: :334 bias->type != kTfLiteInt32 (INT8 != INT32) / Node number N (CONV_2D) failed to
+    prepare. / Compilation failed: Internal error (14.1; hard error, no output model).
+
+    ## Sources
+    google-coral/edgetpu#212 (14.1 log); tensorflow#38311. tensorflow/lite/kernels/conv.cc,
+    depthwise_conv.cc, fully_connected.cc, transpose_conv.cc Prepare (conditions measured on TF
+    1.15-2.6 wheels).
+    """
+    data = prepare_checks()["bias_format"]
+    compiler = ctx.target.compiler
+    bias_input: dict[str, int] = data["bias_input"]
+    required, zp_zero = set(data["required"]), set(data["zero_point_zero"])
+    filter_dim: dict[str, int] = data["length_of_filter_dim"]
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            k = bias_input.get(op.opcode)
+            x = _tensor(g, op, 0 if op.opcode != "TRANSPOSE_CONV" else 2)
+            if k is None or x is None or x.dtype not in EIGHT_BIT:
+                continue
+            b = _tensor(g, op, k)
+            if b is None:
+                if op.opcode in required:
+                    detail = _detail(data["required_condition"], _line(data, "required_line", compiler))
+                    yield _violation(g, op, f"{op.opcode} with {x.dtype} input has no bias", detail, BIAS_FORMAT)
+                continue
+            if b.dtype != "INT32":
+                condition = data["type_condition"][op.opcode].format(bias=b.dtype)
+                line = _line(data, "type_line", compiler) if op.opcode == "CONV_2D" else None
+                detail = _detail(condition, line)
+                yield _violation(g, op, f"{op.opcode} bias '{b.name}' is {b.dtype}", detail, BIAS_FORMAT)
+                continue
+            zero_point = legacy_params(b)[1]
+            if op.opcode in zp_zero and zero_point != 0:
+                condition = data["zero_point_condition"].format(zero_point=zero_point)
+                line = _line(data, "zero_point_line", compiler) if op.opcode == "CONV_2D" else None
+                detail = _detail(condition, line)
+                yield _violation(g, op, f"{op.opcode} bias '{b.name}' has zero point {zero_point}", detail, BIAS_FORMAT)
+                continue
+            dim = filter_dim.get(op.opcode)
+            w = _tensor(g, op, 1)
+            if dim is None or w is None or len(w.shape) <= dim:
+                continue
+            length = math.prod(b.shape) if b.shape else 1
+            if length != w.shape[dim]:
+                condition = data["length_condition"][op.opcode].format(length=length, expected=w.shape[dim])
+                yield _violation(
+                    g,
+                    op,
+                    f"{op.opcode} bias '{b.name}' has {length} values for {w.shape[dim]} output channels",
+                    _detail(condition, None),
+                    BIAS_FORMAT,
+                )
