@@ -1,4 +1,4 @@
-"""TPU205-TPU207: quantization that TFLite's kernels refuse when the compiler prepares the model.
+"""TPU205-TPU209: quantization that TFLite's kernels refuse when the compiler prepares the model.
 
 A real converter-made model (fixtures/rule_TPU205_dead_relu.tflite: TensorFlow 2.3's default
 quantizer, see fixtures/make_prepare_fixtures.py), one-op models at the measured boundaries of each
@@ -25,7 +25,7 @@ from tpulint.model import parse_model
 from tpulint.report import ModelReport
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "rule_TPU205_dead_relu.tflite"
-PREPARE_CODES = {"TPU205", "TPU206", "TPU207"}
+PREPARE_CODES = {"TPU205", "TPU206", "TPU207", "TPU208", "TPU209"}
 
 
 def f32(x: float) -> float:
@@ -54,21 +54,21 @@ def conv(
     opcode: str = "CONV_2D",
     bias: T | None = None,
     with_bias: bool = True,
+    w_dtype: str | None = None,
     w_scale: list[float] | None = None,
+    out_dtype: str | None = None,
 ) -> M:
     """input [1,4,4,2] -> one CONV_2D / DEPTHWISE_CONV_2D (fused ``activation``) -> output."""
+    w_dtype, out_dtype, w_scale = w_dtype or dtype, out_dtype or dtype, w_scale or [0.01]
     w_shape = [2, 1, 1, 2] if opcode == "CONV_2D" else [1, 1, 1, 2]
+
+    def zp(t: str) -> int:
+        return 0 if t == "INT8" else 128
+
     tensors = [
-        T("x", [1, 4, 4, 2], dtype, scale=[0.05], zero_point=[0 if dtype == "INT8" else 128]),
-        T(
-            "w",
-            w_shape,
-            dtype,
-            data=bytes(4),
-            scale=w_scale or [0.01],
-            zero_point=[0 if dtype == "INT8" else 128] * len(w_scale or [0.01]),
-        ),
-        T("y", [1, 4, 4, 2], dtype, scale=[out_scale], zero_point=[0 if dtype == "INT8" else 128]),
+        T("x", [1, 4, 4, 2], dtype, scale=[0.05], zero_point=[zp(dtype)]),
+        T("w", w_shape, w_dtype, data=bytes(4), scale=w_scale, zero_point=[zp(w_dtype)] * len(w_scale)),
+        T("y", [1, 4, 4, 2], out_dtype, scale=[out_scale], zero_point=[zp(out_dtype)]),
     ]
     inputs: list[str | None] = ["x", "w"]
     if with_bias:
@@ -78,9 +78,8 @@ def conv(
     fields = {"StrideH": 1, "StrideW": 1, "FusedActivationFunction": activation}
     if opcode == "DEPTHWISE_CONV_2D":
         fields["DepthMultiplier"] = 1
-    return M(
-        tensors=tensors, ops=[O(opcode, inputs, ["y"], version=3, options=(name, fields))], inputs=["x"], outputs=["y"]
-    )
+    op = O(opcode, inputs, ["y"], version=3, options=(name, fields))
+    return M(tensors=tensors, ops=[op], inputs=["x"], outputs=["y"])
 
 
 def dense(bias_scale: float | None, out_scale: float = 0.05, dtype: str = "INT8", w_scale: float = 0.01) -> M:
@@ -100,7 +99,29 @@ def dense(bias_scale: float | None, out_scale: float = 0.05, dtype: str = "INT8"
     )
 
 
+def one_op(
+    opcode: str,
+    inputs: list[T],
+    output: T,
+    options: tuple[str, dict[str, object]] | None = None,
+    version: int = 1,
+) -> M:
+    """One op reading ``inputs`` (constants allowed) and writing ``output``."""
+    return M(
+        tensors=[*inputs, output],
+        ops=[O(opcode, [t.name for t in inputs], [output.name], version=version, options=options)],
+        inputs=[t.name for t in inputs if t.data is None],
+        outputs=[output.name],
+    )
+
+
+def act(name: str, dtype: str = "INT8", scale: float = 0.05, zp: int = 0, shape: list[int] | None = None) -> T:
+    return T(name, shape or [1, 4, 4, 2], dtype, scale=[scale], zero_point=[zp])
+
+
 RELU, RELU_N1_TO_1, RELU6 = 1, 2, 3
+CONCAT = ("ConcatenationOptions", {"Axis": 3})
+PACK = ("PackOptions", {"ValuesCount": 2, "Axis": 0})
 
 # (label, model, codes flagged for compiler 16.0): every boundary measured on the TF 2.3-2.6 wheels.
 CASES: list[tuple[str, M, list[tuple[str, int]]]] = [
@@ -130,6 +151,88 @@ CASES: list[tuple[str, M, list[tuple[str, int]]]] = [
     ),
     ("uint8 dense with output scale 1e-9 fails", dense(None, out_scale=1e-9, dtype="UINT8"), [("TPU206", 0)]),
     ("uint8 dense with output scale 3e-9 passes", dense(None, out_scale=3e-9, dtype="UINT8"), []),
+    # TPU208: fixed output parameters, and the output's parameters on every input.
+    ("logistic at 1/256 passes", one_op("LOGISTIC", [act("x")], act("y", scale=1 / 256, zp=-128)), []),
+    ("logistic at 0.004 fails", one_op("LOGISTIC", [act("x")], act("y", scale=0.004, zp=-128)), [("TPU208", 0)]),
+    (
+        "l2 normalization with zero point 5 fails",
+        one_op("L2_NORMALIZATION", [act("x")], act("y", scale=1 / 128, zp=5), ("L2NormOptions", {})),
+        [("TPU208", 0)],
+    ),
+    (
+        "log softmax at 16/256 and zero point 127 passes",
+        one_op("LOG_SOFTMAX", [act("x")], act("y", scale=1 / 16, zp=127), ("LogSoftmaxOptions", {})),
+        [],
+    ),
+    (
+        "log softmax with zero point 0 fails",
+        one_op("LOG_SOFTMAX", [act("x")], act("y", scale=1 / 16, zp=0), ("LogSoftmaxOptions", {})),
+        [("TPU208", 0)],
+    ),
+    (
+        "int8 concatenation of equal scales passes",
+        one_op("CONCATENATION", [act("a"), act("b")], act("y", shape=[1, 4, 4, 4]), CONCAT),
+        [],
+    ),
+    (
+        "int8 concatenation of other scales fails",
+        one_op("CONCATENATION", [act("a", scale=0.02), act("b")], act("y", shape=[1, 4, 4, 4]), CONCAT),
+        [("TPU208", 0)],
+    ),
+    (
+        "uint8 concatenation rescales and passes",
+        one_op(
+            "CONCATENATION",
+            [act("a", "UINT8", 0.02, 128), act("b", "UINT8", 0.05, 128)],
+            act("y", "UINT8", 0.05, 128, [1, 4, 4, 4]),
+            CONCAT,
+        ),
+        [],
+    ),
+    (
+        "pack with another zero point fails",
+        one_op("PACK", [act("a", zp=3), act("b")], act("y", shape=[2, 1, 4, 4, 2]), PACK),
+        [("TPU208", 0)],
+    ),
+    (
+        "hard swish with output scale input/128 fails",
+        one_op("HARD_SWISH", [act("x")], act("y", scale=f32(0.05 / 128))),
+        [("TPU208", 0)],
+    ),
+    ("hard swish with a larger output scale passes", one_op("HARD_SWISH", [act("x")], act("y", scale=0.05)), []),
+    (
+        "average pool with another output scale passes on 16.0",
+        one_op(
+            "AVERAGE_POOL_2D",
+            [act("x")],
+            act("y", scale=0.1),
+            ("Pool2DOptions", {"StrideW": 1, "StrideH": 1, "FilterWidth": 1, "FilterHeight": 1}),
+        ),
+        [],
+    ),
+    # TPU209: types.
+    (
+        "add of int8 and uint8 fails",
+        one_op("ADD", [act("a"), act("b", "UINT8", zp=128)], act("y"), ("AddOptions", {})),
+        [("TPU209", 0)],
+    ),
+    (
+        "sub with an output zero point of 200 fails",
+        one_op("SUB", [act("a"), act("b")], act("y", zp=200), ("SubOptions", {})),
+        [("TPU209", 0)],
+    ),
+    (
+        "uint8 depthwise with an int8 filter fails",
+        conv(dtype="UINT8", opcode="DEPTHWISE_CONV_2D", w_dtype="INT8"),
+        [("TPU209", 0)],
+    ),
+    ("uint8 conv with an int8 filter passes", conv(dtype="UINT8", w_dtype="INT8"), []),
+    ("int8 conv with a uint8 output fails", conv(out_dtype="UINT8"), [("TPU209", 0)]),
+    (
+        "uint8 conv with a per-channel filter fails",
+        conv(dtype="UINT8", w_dtype="INT8", w_scale=[0.01, 0.02]),
+        [("TPU209", 0)],
+    ),
 ]
 
 

@@ -54,6 +54,8 @@ COMPILE_ERRORS = {
     "TPU205": "prepare_failed",
     "TPU206": "prepare_failed",
     "TPU207": "prepare_failed",
+    "TPU208": "prepare_failed",
+    "TPU209": "prepare_failed",
 }
 # The errors TFLite raises while it prepares the nodes (AllocateTensors): it stops at the first
 # failing node in operator order, and within a node at the kernel's first failing check

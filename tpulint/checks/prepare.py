@@ -1,4 +1,4 @@
-"""TPU205-TPU207: quantization that TFLite's kernels refuse when the compiler prepares the model.
+"""TPU205-TPU209: quantization that TFLite's kernels refuse when the compiler prepares the model.
 
 edgetpu_compiler loads the model into the TFLite interpreter it embeds and prepares every node
 before it maps anything; a node whose kernel refuses its quantization makes the whole compilation
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tpulint.context import ModelContext
-from tpulint.float32 import divide, f32_divide, f32_multiply, fits_int32, multiply, round_half_away
+from tpulint.float32 import divide, f32, f32_divide, f32_multiply, fits_int32, multiply, round_half_away
 from tpulint.graph import Graph
 from tpulint.model import Op, Tensor
 from tpulint.registry import Violation, rule
@@ -27,8 +27,9 @@ from tpulint.ruledata import prepare_checks
 EIGHT_BIT = ("INT8", "UINT8")
 # fused_activation_function enum of the TFLite schema.
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
-# Order of the checks within one node (the kernel's order): bias format, bias scale, activation.
-BIAS_FORMAT, BIAS_SCALE, ACTIVATION_RANGE = 0, 1, 2
+# Order of the checks within one node (the kernel's order): types, bias format, bias scale, fixed
+# or shared quantization, activation range.
+TYPES, BIAS_FORMAT, BIAS_SCALE, KERNEL_QUANTIZATION, ACTIVATION_RANGE = 0, 1, 2, 3, 4
 
 
 def legacy_params(t: Tensor | None) -> tuple[float, int]:
@@ -344,3 +345,206 @@ def check_bias_format(ctx: ModelContext) -> Iterator[Violation]:
                     _detail(condition, None),
                     BIAS_FORMAT,
                 )
+
+
+def _same_as_output(g: Graph, op: Op, spec: dict[str, Any], compiler: str) -> Iterator[Violation]:
+    out = _output(g, op)
+    if out is None or out.dtype not in spec["types"]:
+        return
+    out_scale, out_zp = legacy_params(out)
+    line = _line(spec, "line", compiler)
+    for k, t in enumerate(op.inputs):
+        x = g.tensor(t) if t >= 0 else None
+        if x is None:
+            continue
+        scale, zp = legacy_params(x)
+        if scale != out_scale:
+            observed = f"{op.opcode} input {k} scale {_fmt_scale(scale)} != output scale {_fmt_scale(out_scale)}"
+            yield _violation(g, op, observed, _detail(spec["scale_condition"], line), KERNEL_QUANTIZATION)
+            return
+        if zp != out_zp:
+            condition = spec["zero_point_condition"].format(got=zp, want=out_zp)
+            observed = f"{op.opcode} input {k} zero point {zp} != output zero point {out_zp}"
+            yield _violation(g, op, observed, _detail(condition, line), KERNEL_QUANTIZATION)
+            return
+
+
+def _fixed_output(g: Graph, op: Op, spec: dict[str, Any]) -> Iterator[Violation]:
+    out = _output(g, op)
+    if out is None or out.dtype not in EIGHT_BIT:
+        return
+    scale, zp = legacy_params(out)
+    if scale != spec["scale"]:
+        observed = f"{op.opcode} output scale {_fmt_scale(scale)} (TFLite needs exactly {spec['scale']:g})"
+        yield _violation(g, op, observed, _detail(spec["condition"], None), KERNEL_QUANTIZATION)
+        return
+    want = spec.get("zero_point", {}).get(out.dtype)
+    if want is not None and zp != want:
+        condition = spec["zero_point_condition"].format(got=zp, want=want)
+        observed = f"{op.opcode} {out.dtype} output zero point {zp} (TFLite needs {want})"
+        yield _violation(g, op, observed, _detail(condition, None), KERNEL_QUANTIZATION)
+
+
+@rule("TPU208", "kernel-quantization", scope="model", status=None)
+def check_kernel_quantization(ctx: ModelContext) -> Iterator[Violation]:
+    """An op's quantization is not the fixed or shared one its TFLite kernel requires: TFLite refuses the node.
+
+    ## What it does
+    Checks the 8-bit quantization that TFLite's kernels require exactly: LOGISTIC output scale
+    1/256; L2_NORMALIZATION output scale 1/128 and zero point 0 (int8) or 128 (uint8);
+    LOG_SOFTMAX output scale 16/256 and zero point 127 (int8) or 255 (uint8); every input of an
+    int8 CONCATENATION and of a PACK with the output's scale and zero point; HARD_SWISH with an
+    output scale above input scale / 128; and, on compilers 1.0-2.1 (TFLite 2.2 and older),
+    AVERAGE/MAX_POOL_2D with the input's scale and zero point.
+
+    ## Why it matters on the Edge TPU
+    The compiler prepares the model in its TFLite interpreter before mapping anything; these
+    kernels refuse other parameters there ("Node number N (CONCATENATION) failed to prepare") and
+    nothing is compiled. The TFLite converter writes them right; a hand-edited or re-quantized
+    model may not.
+
+    ## Example
+    **Bad:** an int8 CONCATENATION whose inputs keep their own scales (e.g. after editing the
+    model's quantization with a flatbuffer tool).
+
+    ```text
+    CONCATENATION  in: scale 0.021, scale 0.034 -> out: scale 0.034
+    ```
+
+    **Good:** the converter's model, where the inputs share the output's scale.
+
+    ```text
+    CONCATENATION  in: scale 0.034, scale 0.034 -> out: scale 0.034
+    ```
+
+    ## How to fix
+    Re-convert from the float model with the TFLite converter instead of editing quantization
+    parameters; keep the kernels' fixed output parameters.
+
+    ## Compiler status
+    ERROR: <the kernel's check> / Node number N (OP) failed to prepare. / Compilation failed
+    (hard error, no output model).
+
+    ## Sources
+    tensorflow/lite/kernels/activations.cc (Logistic, LogSoftmax, HardSwish), l2norm.cc,
+    concatenation.cc, pack.cc, pooling.cc (TF <= 2.2) Prepare; conditions measured on TF
+    1.15-2.6 wheels.
+    """
+    data = prepare_checks()
+    compiler = ctx.target.compiler
+    fixed: dict[str, Any] = data["fixed_output"]
+    same: dict[str, Any] = data["same_as_output"]
+    swish = data["hard_swish"]
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            spec = fixed.get(op.opcode)
+            if spec is not None:
+                yield from _fixed_output(g, op, spec)
+                continue
+            spec = same.get(op.opcode)
+            if spec is not None:
+                if compiler in spec.get("compilers", [compiler]):
+                    yield from _same_as_output(g, op, spec, compiler)
+                continue
+            if op.opcode == "HARD_SWISH":
+                x, out = _tensor(g, op, 0), _output(g, op)
+                if x is None or out is None or out.dtype not in EIGHT_BIT:
+                    continue
+                in_s, out_s = legacy_params(x)[0], legacy_params(out)[0]
+                multiplier = f32_divide(f32(in_s * f32(1 / 128)), out_s)
+                if not multiplier < 1:
+                    observed = (
+                        f"HARD_SWISH output scale {_fmt_scale(out_s)} is not above input scale / 128 "
+                        f"({_fmt_scale(in_s / 128)})"
+                    )
+                    detail = _detail(swish["condition"], _line(swish, "line", compiler))
+                    yield _violation(g, op, observed, detail, KERNEL_QUANTIZATION)
+
+
+@rule("TPU209", "kernel-types", scope="model", status=None)
+def check_kernel_types(ctx: ModelContext) -> Iterator[Violation]:
+    """An 8-bit op mixes tensor types (or zero points) its TFLite kernel refuses: TFLite refuses the node.
+
+    ## What it does
+    Checks the type rules of TFLite's kernels on 8-bit models: both inputs of ADD, SUB and MUL of
+    one type; a CONV_2D or DEPTHWISE_CONV_2D output of its input's type; a DEPTHWISE_CONV_2D filter
+    of its input's type (CONV_2D accepts an int8 filter on uint8 data); a per-channel CONV_2D
+    filter only with int8 input; SUB zero points within their type's range.
+
+    ## Why it matters on the Edge TPU
+    The compiler prepares the model in its TFLite interpreter before mapping anything; these
+    kernels refuse the node there ("input1->type != input2->type (INT8 != UINT8)", "Node number
+    N (ADD) failed to prepare") and nothing is compiled.
+
+    ## Example
+    **Bad:** a uint8 input added to an int8 tensor, e.g. after changing only the model's input
+    type with a flatbuffer tool.
+
+    ```text
+    ADD  in: UINT8 [1,8,8,4], INT8 [1,8,8,4]
+    ```
+
+    **Good:** set the input type in the converter (`inference_input_type = tf.uint8`), which adds
+    a QUANTIZE from uint8 to int8 in front.
+
+    ```python
+    converter.inference_input_type = tf.uint8
+    ```
+
+    ## How to fix
+    Choose input and output types in the converter (`inference_input_type`,
+    `inference_output_type`) rather than by editing the model; keep one 8-bit type per op.
+
+    ## Compiler status
+    ERROR: <the kernel's type check> / Node number N (OP) failed to prepare. / Compilation failed
+    (hard error, no output model).
+
+    ## Sources
+    tensorflow/lite/kernels/add.cc, sub.cc, mul.cc, conv.cc, depthwise_conv.cc Prepare and
+    kernel_util.cc PopulateConvolutionQuantizationParams; conditions measured on TF 1.15-2.6
+    wheels.
+    """
+    data = prepare_checks()["types"]
+    same_inputs, out_as_in = set(data["same_input_types"]), set(data["output_as_input"])
+    filter_as_in, per_channel = set(data["filter_as_input"]), set(data["per_channel_int8_input"])
+    zp_range = set(data["zero_point_in_range"])
+    limits = {"INT8": (-128, 127), "UINT8": (0, 255)}
+    for g in ctx.graphs:
+        for op in g.subgraph.ops:
+            x, out = _tensor(g, op, 0), _output(g, op)
+            if x is None or out is None or x.dtype not in EIGHT_BIT:
+                continue
+            if op.opcode in same_inputs:
+                y = _tensor(g, op, 1)
+                if y is not None and y.dtype != x.dtype:
+                    detail = _detail(data["same_input_condition"].format(a=x.dtype, b=y.dtype), None)
+                    yield _violation(g, op, f"{op.opcode} inputs are {x.dtype} and {y.dtype}", detail, TYPES)
+                    continue
+            if op.opcode in out_as_in and out.dtype != x.dtype:
+                detail = _detail(data["output_as_input_condition"].format(a=x.dtype, b=out.dtype), None)
+                yield _violation(g, op, f"{op.opcode} input {x.dtype}, output {out.dtype}", detail, TYPES)
+                continue
+            w = _tensor(g, op, 1)
+            if op.opcode in filter_as_in and w is not None and w.dtype != x.dtype:
+                detail = _detail(data["filter_as_input_condition"], None)
+                yield _violation(g, op, f"{op.opcode} input {x.dtype}, filter {w.dtype}", detail, TYPES)
+                continue
+            if op.opcode in per_channel and w is not None and x.dtype == "UINT8":
+                q = w.quantization
+                if q is not None and len(q.scale) > 1:
+                    detail = _detail(data["per_channel_condition"], None)
+                    observed = f"{op.opcode} per-channel filter ({len(q.scale)} scales) on UINT8 input"
+                    yield _violation(g, op, observed, detail, TYPES)
+                    continue
+            if op.opcode in zp_range:
+                for which, t in (("input1", x), ("input2", _tensor(g, op, 1)), ("output", out)):
+                    if t is None or t.dtype not in limits:
+                        continue
+                    low, high = limits[t.dtype]
+                    zp = legacy_params(t)[1]
+                    if not low <= zp <= high:
+                        bound = "<= integer_type_max" if zp > high else ">= integer_type_min"
+                        detail = _detail(data["zero_point_condition"].format(which=which, bound=bound), None)
+                        observed = f"{op.opcode} {which} zero point {zp} outside {t.dtype}'s {low}..{high}"
+                        yield _violation(g, op, observed, detail, TYPES)
+                        break
