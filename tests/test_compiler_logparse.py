@@ -204,6 +204,34 @@ def test_2_6i_internal_error() -> None:
     assert out.error_text == ("Internal compiler error. Aborting!",)
 
 
+def test_2_6l_prepare_failure_16_0_in_a_delegate_search() -> None:
+    out = console("rules_2_6l_edgetpu453_16.0_prepare_overflow.txt")
+    assert not out.success and out.error_kind == "tflite_interpreter"
+    assert out.error_text[:2] == (
+        "ERROR: :344 no_integer_overflow_from_quantization was not true.",
+        "ERROR: Node number 31 (CONV_2D) failed to prepare.",
+    )
+    assert out.delegate_search == (SearchAttempt(136, (), False, "tflite_interpreter"),)
+
+
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [
+        ("rules_2_6m_edgetpu212_14.1_prepare_bias_type.txt", "ERROR: :334 bias->type != kTfLiteInt32 (INT8 != INT32)"),
+        (
+            "rules_2_6n_edgetpu244_14.1_prepare_pack.txt",
+            "ERROR: :83 input->params.zero_point != output->params.zero_point (113 != 0)",
+        ),
+    ],
+)
+def test_2_6mn_prepare_failure_14_1_is_an_internal_error(name: str, check: str) -> None:
+    out = console(name)
+    assert not out.success and out.error_kind == "internal_error"
+    assert out.error_text.count(check) == 2  # 14.1 prints the ERROR pair twice
+    assert out.error_text[-2:] == ("Compilation failed: Internal error", "Internal compiler error. Aborting!")
+    assert out.unrecognized_lines == ()
+
+
 def test_2_6j_flex_op_with_search_delegate_truncated() -> None:
     out = console("rules_2_6j_edgetpu718_16.0_flex_search.txt")
     assert not out.success and out.error_kind == "tflite_interpreter"

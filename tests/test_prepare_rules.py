@@ -286,7 +286,7 @@ def test_converter_made_model_fails_as_the_real_tflite_does() -> None:
     assert rep.summary.outcome == "compile_error"
     assert rep.summary.compiler_error == (
         "ERROR: :344 no_integer_overflow_from_quantization was not true.\n"
-        "ERROR: Node number 2 (CONV_2D) failed to prepare.\n"
+        "ERROR: Node number 2 (CONV_2D) failed to prepare.\n\n"
         "Compilation failed: Model failed in Tflite interpreter. "
         "Please ensure model can be loaded/run in Tflite interpreter."
     )
@@ -339,3 +339,62 @@ def test_a_real_interpreter_refuses_exactly_the_flagged_models(
     out = run.stdout.decode(errors="replace").strip()
     assert out.startswith(("OK", "REFUSED")), f"{label}: interpreter exited {run.returncode}: {run.stderr[-300:]!r}"
     assert out.startswith("REFUSED") == bool(expected), f"{label}: {out}"
+
+
+# ---- the real compiler's logs of these failures (fixtures/compiler_logs, SOURCES.md) ------------
+
+LOGS = Path(__file__).resolve().parent.parent / "fixtures" / "compiler_logs"
+
+
+def _lines(text: str) -> list[str]:
+    """Non-empty lines, each once, in order (14.1 prints the two ERROR lines twice)."""
+    return list(dict.fromkeys(line.rstrip() for line in text.splitlines() if line.strip()))
+
+
+def _error_lines(log: str) -> list[str]:
+    from tpulint.compiler.logparse import parse_compiler_output
+
+    out = parse_compiler_output((LOGS / log).read_text(encoding="utf-8"))
+    assert not out.success
+    return _lines("\n".join(out.error_text))
+
+
+def _chain(n: int, last: O, extra: list[T]) -> M:
+    """``n`` int8 RELU ops, then ``last`` reading the chain's end ("x{n}") and ``extra``."""
+    tensors = [act(f"x{k}") for k in range(n + 1)]
+    ops = [O("RELU", [f"x{k}"], [f"x{k + 1}"]) for k in range(n)]
+    free = [t.name for t in extra if t.data is None and t.name not in last.outputs]
+    return M(tensors=tensors + extra, ops=[*ops, last], inputs=["x0", *free], outputs=[last.outputs[0]])
+
+
+def test_prediction_matches_the_real_14_1_log_of_an_int8_conv_bias() -> None:
+    """edgetpu#212 (14.1): node 2, a CONV_2D with an INT8 bias."""
+    extra = [
+        T("w", [2, 1, 1, 2], "INT8", data=bytes(4), scale=[0.01]),
+        T("b", [2], "INT8", data=bytes(2), scale=[0.0005]),
+        act("y"),
+    ]
+    conv_op = O("CONV_2D", ["x2", "w", "b"], ["y"], version=3, options=("Conv2DOptions", {"StrideH": 1, "StrideW": 1}))
+    rep = check(_chain(2, conv_op, extra), "14.1")
+    assert prepare_findings(rep) == [("TPU207", 2)]
+    assert _lines(rep.summary.compiler_error or "") == _error_lines("rules_2_6m_edgetpu212_14.1_prepare_bias_type.txt")
+
+
+def test_prediction_matches_the_real_14_1_log_of_a_pack_zero_point() -> None:
+    """edgetpu#244 (14.1): node 28, a PACK whose input zero point 113 is not its output's 0."""
+    extra = [act("p", zp=113), T("y", [2, 1, 4, 4, 2], "INT8", scale=[0.05], zero_point=[0])]
+    pack = O("PACK", ["x28", "p"], ["y"], options=PACK)
+    m = _chain(28, pack, extra)
+    m.tensors[28].zero_point = [113]  # the PACK's first input
+    rep = check(m, "14.1")
+    assert prepare_findings(rep) == [("TPU208", 28)]
+    assert _lines(rep.summary.compiler_error or "") == _error_lines("rules_2_6n_edgetpu244_14.1_prepare_pack.txt")
+
+
+def test_prediction_matches_the_real_16_0_log_of_an_activation_overflow() -> None:
+    """edgetpu#453 (16.0): its model is not public; the converter-made fixture fails the same check,
+    at its own node, with the same lines."""
+    real = _error_lines("rules_2_6l_edgetpu453_16.0_prepare_overflow.txt")
+    predicted = _lines(tpulint.check(FIXTURE, compiler="16.0").summary.compiler_error or "")
+    assert real[1] == "ERROR: Node number 31 (CONV_2D) failed to prepare."
+    assert predicted == [real[0], "ERROR: Node number 2 (CONV_2D) failed to prepare.", real[2]]

@@ -351,20 +351,24 @@ def _same_as_output(g: Graph, op: Op, spec: dict[str, Any], compiler: str) -> It
     out = _output(g, op)
     if out is None or out.dtype not in spec["types"]:
         return
-    out_scale, out_zp = legacy_params(out)
-    line = _line(spec, "line", compiler)
+    want = dict(zip(("scale", "zero_point"), legacy_params(out), strict=True))
     for k, t in enumerate(op.inputs):
-        x = g.tensor(t) if t >= 0 else None
-        if x is None:
+        if t < 0:
             continue
-        scale, zp = legacy_params(x)
-        if scale != out_scale:
-            observed = f"{op.opcode} input {k} scale {_fmt_scale(scale)} != output scale {_fmt_scale(out_scale)}"
-            yield _violation(g, op, observed, _detail(spec["scale_condition"], line), KERNEL_QUANTIZATION)
-            return
-        if zp != out_zp:
-            condition = spec["zero_point_condition"].format(got=zp, want=out_zp)
-            observed = f"{op.opcode} input {k} zero point {zp} != output zero point {out_zp}"
+        got = dict(zip(("scale", "zero_point"), legacy_params(g.tensor(t)), strict=True))
+        for check in spec["order"]:  # the kernel's order within one input
+            if got[check] == want[check]:
+                continue
+            line = _line(spec, f"{check}_line", compiler)
+            if check == "scale":
+                observed = (
+                    f"{op.opcode} input {k} scale {_fmt_scale(got['scale'])} != output scale "
+                    f"{_fmt_scale(want['scale'])}"
+                )
+                condition = spec["scale_condition"]
+            else:
+                observed = f"{op.opcode} input {k} zero point {got[check]} != output zero point {want[check]}"
+                condition = spec["zero_point_condition"].format(got=got[check], want=want[check])
             yield _violation(g, op, observed, _detail(condition, line), KERNEL_QUANTIZATION)
             return
 
