@@ -25,7 +25,7 @@ from tpulint.model import parse_model
 from tpulint.report import ModelReport
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "rule_TPU205_dead_relu.tflite"
-PREPARE_CODES = {"TPU205", "TPU206", "TPU207", "TPU208", "TPU209"}
+PREPARE_CODES = {"TPU205", "TPU206", "TPU207", "TPU208", "TPU209", "TPU305"}
 
 
 def f32(x: float) -> float:
@@ -398,3 +398,20 @@ def test_prediction_matches_the_real_16_0_log_of_an_activation_overflow() -> Non
     predicted = _lines(tpulint.check(FIXTURE, compiler="16.0").summary.compiler_error or "")
     assert real[1] == "ERROR: Node number 31 (CONV_2D) failed to prepare."
     assert predicted == [real[0], "ERROR: Node number 2 (CONV_2D) failed to prepare.", real[2]]
+
+
+def test_concatenation_of_unequal_branches() -> None:
+    """edgetpu#891 (16.0): 'ERROR: :80 t->dims->data[d] != t0->dims->data[d] (9 != 13)' for an SPP
+    block whose branches differ in size. TFLite 2.14 and newer run such a model (so a current
+    interpreter cannot cross-check this one); TF 2.3-2.6 refuse it (measured)."""
+    a = act("a", shape=[1, 13, 13, 2])
+    b = act("b", shape=[1, 9, 9, 2])
+    m = one_op("CONCATENATION", [a, b], act("y", shape=[1, 13, 13, 4]), CONCAT)
+    rep = check(m)
+    assert prepare_findings(rep) == [("TPU305", 0)]
+    assert (rep.summary.compiler_error or "").startswith(
+        "ERROR: :80 t->dims->data[d] != t0->dims->data[d] (9 != 13)\n"
+        "ERROR: Node number 0 (CONCATENATION) failed to prepare.\n"
+    )
+    same = one_op("CONCATENATION", [a, act("c", shape=[1, 13, 13, 2])], act("y", shape=[1, 13, 13, 4]), CONCAT)
+    assert prepare_findings(check(same)) == []

@@ -56,6 +56,7 @@ COMPILE_ERRORS = {
     "TPU207": "prepare_failed",
     "TPU208": "prepare_failed",
     "TPU209": "prepare_failed",
+    "TPU305": "prepare_failed",
 }
 # The errors TFLite raises while it prepares the nodes (AllocateTensors): it stops at the first
 # failing node in operator order, and within a node at the kernel's first failing check

@@ -1,4 +1,4 @@
-"""TPU205-TPU209: quantization that TFLite's kernels refuse when the compiler prepares the model.
+"""TPU205-TPU209, TPU305: what TFLite's kernels refuse when the compiler prepares the model.
 
 edgetpu_compiler loads the model into the TFLite interpreter it embeds and prepares every node
 before it maps anything; a node whose kernel refuses its quantization makes the whole compilation
@@ -552,3 +552,77 @@ def check_kernel_types(ctx: ModelContext) -> Iterator[Violation]:
                         observed = f"{op.opcode} {which} zero point {zp} outside {t.dtype}'s {low}..{high}"
                         yield _violation(g, op, observed, detail, TYPES)
                         break
+
+
+@rule("TPU305", "concat-shape-mismatch", scope="model", status=None)
+def check_concat_shapes(ctx: ModelContext) -> Iterator[Violation]:
+    """A CONCATENATION's inputs differ in a dimension other than its axis: the compiler's TFLite refuses it.
+
+    ## What it does
+    Compares the stored shape of every input of a CONCATENATION with its first input's, on every
+    dimension but the concatenation axis (the shapes the converter stores are the ones TFLite
+    computes when it prepares the model).
+
+    ## Why it matters on the Edge TPU
+    TFLite up to 2.13, which every `edgetpu_compiler` embeds, refuses the node
+    ("t->dims->data[d] != t0->dims->data[d] (9 != 13)", "Node number N (CONCATENATION) failed to
+    prepare") and nothing is compiled. TFLite 2.14 and newer run the same model on the CPU, so it
+    can look fine until it reaches the compiler.
+
+    ## Example
+    **Bad:** an SPP block whose max-pool branches come out with different sizes (e.g. "valid"
+    padding on one branch), concatenated along the channels.
+
+    ```text
+    CONCATENATION  in: [1,13,13,64], [1,9,9,64] -> axis 3
+    ```
+
+    **Good:** branches of equal size ("same" padding, stride 1).
+
+    ```python
+    branches = [tf.keras.layers.MaxPool2D(k, strides=1, padding="same")(x) for k in (5, 9, 13)]
+    ```
+
+    ## How to fix
+    Make every concatenated branch the same size outside the axis (padding "same", equal strides),
+    or crop/pad the branches before the concatenation.
+
+    ## Compiler status
+    ERROR: :80 t->dims->data[d] != t0->dims->data[d] (9 != 13) / Node number N (CONCATENATION)
+    failed to prepare. / Compilation failed (hard error, no output model).
+
+    ## Sources
+    google-coral/edgetpu#891 (16.0, SPPBottleneck; TFLite 2.13 refuses it, 2.14 runs it).
+    tensorflow/lite/kernels/concatenation.cc Prepare (measured on TF 2.3-2.6 wheels).
+    """
+    data = prepare_checks()["concat_dims"]
+    compiler = ctx.target.compiler
+    for g in ctx.graphs:
+        for op in g.ops_of_type("CONCATENATION"):
+            inputs = [g.tensor(t) for t in op.inputs if t >= 0]
+            if len(inputs) < 2:
+                continue
+            first = inputs[0].shape
+            axis = int(op.options.get("axis", 0) or 0)
+            if axis < 0:
+                axis += len(first)
+            found = next(
+                (
+                    (k, d, t.shape[d])
+                    for k, t in enumerate(inputs[1:], 1)
+                    if len(t.shape) == len(first)
+                    for d in range(len(first))
+                    if d != axis and t.shape[d] != first[d]
+                ),
+                None,
+            )
+            if found is None:
+                continue
+            k, d, got = found
+            condition = data["condition"].format(got=got, want=first[d])
+            observed = (
+                f"CONCATENATION on axis {axis}: input {k} {inputs[k].shape_str()} and input 0 "
+                f"{inputs[0].shape_str()} differ in dimension {d}"
+            )
+            yield _violation(g, op, observed, _detail(condition, _line(data, "line", compiler)), TYPES)
+
