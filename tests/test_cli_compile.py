@@ -318,6 +318,55 @@ def test_compiler_refusal_exit_1_clean_error(scenario: Scenario, tmp_path: Path)
     assert c["error"]["code"] == "TPU934" and c["run"]["exit_code"] == 1 and c["outputs"]["dir"] is None
 
 
+def _int8_bias_conv_at_node_2(path: Path) -> Path:
+    """Three ops, the third a CONV_2D with an INT8 bias: edgetpu#212's failure (node 2)."""
+    from builders import M, O, T, build
+
+    conv = ("Conv2DOptions", {"StrideH": 1, "StrideW": 1})
+    m = M(
+        tensors=[
+            T("x0", [1, 4, 4, 2]),
+            T("x1", [1, 4, 4, 2]),
+            T("x2", [1, 4, 4, 2]),
+            T("w", [2, 1, 1, 2], data=bytes(4), scale=[0.01]),
+            T("b", [2], "INT8", data=bytes(2), scale=[0.0005]),
+            T("y", [1, 4, 4, 2]),
+        ],
+        ops=[O("RELU", ["x0"], ["x1"]), O("RELU", ["x1"], ["x2"]), O("CONV_2D", ["x2", "w", "b"], ["y"], 3, conv)],
+        inputs=["x0"],
+        outputs=["y"],
+    )
+    path.write_bytes(build(m))
+    return path
+
+
+def test_compiler_tflite_refusal_of_the_predicted_node_agrees(scenario: Scenario, tmp_path: Path) -> None:
+    # edgetpu#212's recorded 14.1 output (TFLite refuses node 2, CONV_2D, for its INT8 bias) replayed
+    # for a model with that very problem at node 2: tpulint predicts the same error (TPU207).
+    scenario("prepare_bias")
+    model = _int8_bias_conv_at_node_2(tmp_path / "bias.tflite")
+    code, out, err = run("compile", str(model), "--compiler", str(STAND_IN), "-f", "json")
+    assert code == 1 and "Traceback" not in err
+    c = confirmation(out)
+    assert c["status"] == "match", c["disagreements"]
+    assert c["actual"]["outcome"] == c["predicted"]["outcome"] == "compile_error"
+
+
+def test_compiler_tflite_refusal_of_another_node_is_a_mismatch(scenario: Scenario, tmp_path: Path) -> None:
+    # edgetpu#453's recorded 16.0 output (TFLite refuses node 31, a CONV_2D) replayed for
+    # rule_TPU205_dead_relu.tflite, a different model for which tpulint predicts node 2: both fail,
+    # and the confirmation names the two nodes.
+    scenario("prepare_overflow")
+    model = copy_to(tmp_path, FIX / "rule_TPU205_dead_relu.tflite")
+    code, out, err = run("compile", str(model), "--compiler", str(STAND_IN), "-f", "json")
+    assert code == 3 and "Traceback" not in err
+    c = confirmation(out)
+    assert c["status"] == "mismatch"
+    assert [d["kind"] for d in c["disagreements"]] == ["compile_error"]
+    assert c["disagreements"][0]["predicted"] == "node 2 (CONV_2D)"
+    assert c["disagreements"][0]["actual"] == "node 31 (CONV_2D)"
+
+
 def test_unforeseen_compiler_failure_is_a_mismatch(scenario: Scenario, tmp_path: Path) -> None:
     # edgetpu#439's recorded 16.0 failure ("large activation tensors", exit 1) replayed for our
     # int8_cnn.tflite, which tpulint predicts to map fully: the compiler failing where tpulint

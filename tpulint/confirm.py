@@ -18,6 +18,7 @@ used):
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections import deque
 from collections.abc import Sequence
@@ -277,6 +278,37 @@ def actual_result(m: ModelReport, run: CompileRun | None, failed: bool) -> Actua
     return actual
 
 
+_REFUSED_NODE = re.compile(r"Node number (\d+) \((.+?)\) failed to prepare")
+
+
+def refused_node(lines: Sequence[str]) -> tuple[int, str] | None:
+    """(node, op) of the first ``Node number N (OP) failed to prepare`` line: where the
+    compiler's TFLite stopped, or None."""
+    for line in lines:
+        found = _REFUSED_NODE.search(line)
+        if found:
+            return int(found.group(1)), found.group(2)
+    return None
+
+
+def _compare_refused_nodes(predicted_error: str, actual_error: Sequence[str]) -> list[Disagreement]:
+    """Both sides failed: when the compiler's TFLite refused a node, did tpulint predict that node?"""
+    actual = refused_node(actual_error)
+    if actual is None:
+        return []
+    predicted = refused_node(predicted_error.splitlines())
+    if predicted == actual:
+        return []
+    said = f"node {predicted[0]} ({predicted[1]})" if predicted is not None else "another error"
+    got = f"node {actual[0]} ({actual[1]})"
+    message = (
+        f"predicted the compiler's TFLite to refuse {said}, it refused {got}"
+        if predicted is not None
+        else f"predicted another compile error, the compiler's TFLite refused {got}"
+    )
+    return [Disagreement("compile_error", actual[1], None, said, got, message)]
+
+
 def compare(
     m: ModelReport, run: CompileRun | None, actual: Actual, *, package_runtime: int | None = None
 ) -> list[Disagreement]:
@@ -295,6 +327,8 @@ def compare(
                 f"predicted outcome {s.outcome}, the compiler's was {actual.outcome}",
             )
         )
+    if s.outcome == actual.outcome == "compile_error" and run is not None:
+        out.extend(_compare_refused_nodes(s.compiler_error or "", run.output.error_text))
     if s.outcome == "compile_error" or actual.outcome == "compile_error" or run is None:
         return out  # no per-op result to compare on one side
     predicted_pairs = [(o.log_name, o.status) for o in _ops0(m) if o.status is not None]

@@ -29,6 +29,7 @@ DisagreementKind = Literal[
     "cpu_op_set",
     "runtime",
     "parameter_streaming",
+    "compile_error",  # both failed, but the compiler's TFLite refused another node than predicted
 ]
 
 
