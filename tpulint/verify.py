@@ -837,7 +837,7 @@ class _Walker:
         calls: list[int] = []
         op_inputs: list[tuple[int, ...]] = []
         op_outputs: list[tuple[int, ...]] = []
-        budget = self.budget
+        ints = self.ints
         for i, opos in enumerate(operators):
             if not i % RELEASE_EVERY:
                 self.release()
@@ -849,34 +849,15 @@ class _Walker:
                     BAD_INDEX,
                     f"subgraph {s} op {i} refers to operator code {opcode} but the model has {nopcodes}",
                 )
-            # inputs and outputs: ints(), inline (the budget is charged, and checked, below)
-            offset = ofields[_OP_INPUTS]
-            if offset:
-                at = opos + offset + _u32(buf, opos + offset)[0]
-                length = _u32(buf, at)[0]
-                budget -= 4 * length
-                inputs = _int32s(length)(buf, at + 4)
-            else:
-                inputs = ()
-            offset = ofields[_OP_OUTPUTS]
-            if offset:
-                at = opos + offset + _u32(buf, opos + offset)[0]
-                length = _u32(buf, at)[0]
-                budget -= 4 * length
-                outputs = _int32s(length)(buf, at + 4)
-            else:
-                outputs = ()
-            if budget < 0:
-                self.over_budget(loc)
+            inputs = ints(opos, ofields, _OP_INPUTS, loc)
+            outputs = ints(opos, ofields, _OP_OUTPUTS, loc)
             # In range (or -1: no tensor)? Decided here; the message is made only for a culprit.
             if inputs and (min(inputs) < -1 or max(inputs) >= ntensors):
                 _check_indices(inputs, ntensors, True, f"subgraph {s} op {i} input")
             if outputs and (min(outputs) < -1 or max(outputs) >= ntensors):
                 _check_indices(outputs, ntensors, True, f"subgraph {s} op {i} output")
             if ofields[_OP_INTERMEDIATES]:
-                self.budget = budget
-                intermediates = self.ints(opos, ofields, _OP_INTERMEDIATES, loc)
-                budget = self.budget
+                intermediates = ints(opos, ofields, _OP_INTERMEDIATES, loc)
                 _check_indices(intermediates, ntensors, True, f"subgraph {s} op {i} intermediate")
             op_inputs.append(inputs)
             op_outputs.append(outputs)
@@ -889,10 +870,7 @@ class _Walker:
                 offset = ofields[type_slot]
                 if offset and buf[opos + offset] in control_flow:
                     union_type = buf[opos + offset]
-                    self.budget = budget
                     calls.extend(self.subgraph_refs(s, i, opos, ofields, type_slot, union_type, nsub))
-                    budget = self.budget
-        self.budget = budget
         self.read(shows, f"subgraphs[{s}].operators")
         statics: dict[int, bool] = {}
 
