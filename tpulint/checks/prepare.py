@@ -14,7 +14,7 @@ predicted error is the one TFLite reports first.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tpulint.context import ModelContext
@@ -36,9 +36,21 @@ def legacy_params(t: Tensor | None) -> tuple[float, int]:
     """``TfLiteTensor.params`` (scale, zero point): set only for a single scale and zero point,
     else (0, 0), as TFLite's interpreter builder does (per-channel tensors have no legacy params)."""
     q = t.quantization if t is not None else None
-    if q is None or len(q.scale) != 1 or len(q.zero_point) != 1:
+    if q is None or q.channels != 1 or len(q.zero_point) != 1:  # channels first: no per-channel decode
         return 0.0, 0
     return q.scale[0], q.zero_point[0]
+
+
+def _ops(g: Graph, opcodes: Iterable[str]) -> Iterator[Op]:
+    """The ops of these types (a rule looks only at the types whose kernels have its check)."""
+    for opcode in opcodes:
+        yield from g.ops_of_type(opcode)
+
+
+# |bound| / scale stays far inside int32 for any output scale at least this large (and finite):
+# the largest bound is 6, and 6 / 1e-8 = 6e8 < 2^31. Only smaller, zero or NaN scales are checked
+# with TFLite's float32 arithmetic.
+_SAFE_SCALE = 1e-8
 
 
 def _line(table: dict[str, Any], key: str, compiler: str) -> int | None:
@@ -139,18 +151,23 @@ def check_activation_range(ctx: ModelContext) -> Iterator[Violation]:
     compiler = ctx.target.compiler
     if compiler not in data["compilers"]:
         return
-    ops, bounds = set(data["ops"]), data["bounds"]
+    # fused_activation_function code -> (name, the bounds TFLite quantizes)
+    checked: dict[Any, tuple[str, list[float]]] = {
+        code: (name, data["bounds"][name]) for code, name in ACTIVATIONS.items() if name in data["bounds"]
+    }
     detail = _detail(data["condition"], _line(data, "line", compiler))
     for g in ctx.graphs:
-        for op in g.subgraph.ops:
-            if op.opcode not in ops:
+        for op in _ops(g, data["ops"]):
+            found = checked.get(op.options.get("fused_activation_function"))
+            if found is None:
                 continue
-            activation = ACTIVATIONS.get(int(op.options.get("fused_activation_function", 0) or 0), "NONE")
-            points = bounds.get(activation)
             out = _output(g, op)
-            if not points or out is None or out.dtype not in EIGHT_BIT:
+            if out is None or out.dtype not in EIGHT_BIT:
                 continue
+            activation, points = found
             scale, _ = legacy_params(out)
+            if _SAFE_SCALE <= abs(scale) < math.inf:
+                continue
             if op.opcode in ("ADD", "SUB") and _add_sub_aborts(g, op, scale, int(data["abort_left_shift"])):
                 continue
             for bound in points:
@@ -242,15 +259,14 @@ def check_bias_scale(ctx: ModelContext) -> Iterator[Violation]:
     """
     data = prepare_checks()["bias_scale"]
     compiler = ctx.target.compiler
-    uint8_ops, any_ops = set(data["uint8_ops"]), set(data["any_8bit_ops"])
+    any_ops = set(data["any_8bit_ops"])
     for g in ctx.graphs:
-        for op in g.subgraph.ops:
-            if op.opcode not in uint8_ops and op.opcode not in any_ops:
-                continue
-            x, w, b, out = _tensor(g, op, 0), _tensor(g, op, 1), _tensor(g, op, 2), _output(g, op)
-            if x is None or w is None or b is None or out is None:
-                continue
-            if x.dtype != "UINT8" and not (op.opcode in any_ops and x.dtype in EIGHT_BIT):
+        for op in _ops(g, [*data["uint8_ops"], *any_ops]):
+            x = _tensor(g, op, 0)
+            if x is None or (x.dtype != "UINT8" and not (op.opcode in any_ops and x.dtype in EIGHT_BIT)):
+                continue  # int8 convolutions: no such check
+            w, b, out = _tensor(g, op, 1), _tensor(g, op, 2), _output(g, op)
+            if w is None or b is None or out is None:
                 continue
             problem = _bias_scale_problem(
                 data, compiler, legacy_params(x)[0], legacy_params(w)[0], legacy_params(b)[0], legacy_params(out)[0]
@@ -307,10 +323,10 @@ def check_bias_format(ctx: ModelContext) -> Iterator[Violation]:
     required, zp_zero = set(data["required"]), set(data["zero_point_zero"])
     filter_dim: dict[str, int] = data["length_of_filter_dim"]
     for g in ctx.graphs:
-        for op in g.subgraph.ops:
-            k = bias_input.get(op.opcode)
+        for op in _ops(g, bias_input):
+            k = bias_input[op.opcode]
             x = _tensor(g, op, 0 if op.opcode != "TRANSPOSE_CONV" else 2)
-            if k is None or x is None or x.dtype not in EIGHT_BIT:
+            if x is None or x.dtype not in EIGHT_BIT:
                 continue
             b = _tensor(g, op, k)
             if b is None:
@@ -440,7 +456,7 @@ def check_kernel_quantization(ctx: ModelContext) -> Iterator[Violation]:
     same: dict[str, Any] = data["same_as_output"]
     swish = data["hard_swish"]
     for g in ctx.graphs:
-        for op in g.subgraph.ops:
+        for op in _ops(g, [*fixed, *same, "HARD_SWISH"]):
             spec = fixed.get(op.opcode)
             if spec is not None:
                 yield from _fixed_output(g, op, spec)
@@ -514,7 +530,7 @@ def check_kernel_types(ctx: ModelContext) -> Iterator[Violation]:
     zp_range = set(data["zero_point_in_range"])
     limits = {"INT8": (-128, 127), "UINT8": (0, 255)}
     for g in ctx.graphs:
-        for op in g.subgraph.ops:
+        for op in _ops(g, sorted(same_inputs | out_as_in | filter_as_in | per_channel | zp_range)):
             x, out = _tensor(g, op, 0), _output(g, op)
             if x is None or out is None or x.dtype not in EIGHT_BIT:
                 continue
@@ -625,4 +641,3 @@ def check_concat_shapes(ctx: ModelContext) -> Iterator[Violation]:
                 f"{inputs[0].shape_str()} differ in dimension {d}"
             )
             yield _violation(g, op, observed, _detail(condition, _line(data, "line", compiler)), TYPES)
-
