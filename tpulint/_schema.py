@@ -1,9 +1,10 @@
 """Direct, bulk reads of the TFLite flatbuffer with :mod:`struct` (no ``tflite``/``flatbuffers``/numpy).
 
-Only :mod:`tpulint.model` uses this. A flatbuffer table is a position in the buffer; its vtable
-(shared between tables with the same layout, so parsed once per vtable position) gives the offset
-of each field, by slot. Scalars, vectors and strings are read with one ``struct.unpack_from`` each,
-vectors as a whole (never element by element).
+Only :mod:`tpulint.model` uses this (and :mod:`tpulint.verify`, for its compiled int32
+unpackers). A flatbuffer table is a position in the buffer; its vtable (shared between tables with
+the same layout, so parsed once per vtable position) gives the offset of each field, by slot.
+Scalars, vectors and strings are read with one ``struct.unpack_from`` each, vectors as a whole
+(never element by element).
 
 Why not the generated ``tflite`` bindings: ``import tflite`` star-imports ~190 modules and pulls in
 ``flatbuffers`` and numpy (~250-300 ms of a cold ``tpulint check``), and every field access is

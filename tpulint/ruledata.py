@@ -93,7 +93,7 @@ def replacements() -> dict[str, str]:
 
 @cache
 def prepare_checks() -> dict[str, Any]:
-    """The TFLite Prepare checks that stop the compiler (``rules/prepare.toml``, TPU205-TPU209)."""
+    """The TFLite Prepare checks that stop the compiler (``rules/prepare.toml``, TPU205-TPU209, TPU305)."""
     return dict(_load("prepare.toml"))
 
 

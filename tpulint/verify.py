@@ -56,6 +56,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import Final, NoReturn, TypeAlias
 
+from tpulint._schema import int32_unpacker
 from tpulint.errors import ModelFormatError
 from tpulint.pages import RELEASE_EVERY, release_pages
 
@@ -418,15 +419,6 @@ _U32: Final = struct.Struct("<I")
 _U64: Final = struct.Struct("<Q")
 _u32: Final = _U32.unpack_from
 _i32: Final = _I32.unpack_from
-_INT32S: dict[int, Callable[[memoryview, int], tuple[int, ...]]] = {}
-
-
-def _int32s(count: int) -> Callable[[memoryview, int], tuple[int, ...]]:
-    """The unpacker of ``count`` int32s, compiled once per count (index vectors repeat a few lengths)."""
-    unpack = _INT32S.get(count)
-    if unpack is None:
-        unpack = _INT32S[count] = struct.Struct(f"<{count}i").unpack_from
-    return unpack
 
 # A location in the model for messages, built lazily: (parent, field name, element index or -1).
 _Loc: TypeAlias = "tuple[_Loc, str, int] | None"
@@ -718,7 +710,7 @@ class _Walker:
         self.budget -= 4 * length
         if self.budget < 0:
             self.over_budget(loc)
-        return _int32s(length)(self.buf, target + 4)
+        return int32_unpacker(length)(self.buf, target + 4)
 
     def vector_length(self, pos: int, fields: _Fields, slot: int) -> int:
         target = self.target(pos, fields, slot)

@@ -39,8 +39,8 @@ def check_confirmation(ctx: ConfirmContext) -> Iterator[Violation]:
     nothing mapped, compilation failed), Edge TPU and CPU op counts, placement and status per op
     type, the first CPU op, the set of ops left on the CPU and the number of Edge TPU subgraphs;
     when both sides fail in the compiler's TFLite, the node it refused ("Node number N (OP)
-    failed to prepare"). Any difference is reported once per model, with every disagreement listed in the JSON
-    report's `confirmation.disagreements`; the exit code is then 3.
+    failed to prepare"). Any difference is reported once per model, with every disagreement
+    listed in the JSON report's `confirmation.disagreements`; the exit code is then 3.
 
     ## Why it matters on the Edge TPU
     tpulint's rules are learned from a corpus of real compiler runs. A compiler version, a flag

@@ -21,10 +21,10 @@ from tpulint.context import ModelContext
 from tpulint.float32 import divide, f32, f32_divide, f32_multiply, fits_int32, multiply, round_half_away
 from tpulint.graph import Graph
 from tpulint.model import Op, Tensor
+from tpulint.quantmode import EIGHT_BIT
 from tpulint.registry import Violation, rule
 from tpulint.ruledata import prepare_checks
 
-EIGHT_BIT = ("INT8", "UINT8")
 # fused_activation_function enum of the TFLite schema.
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 # Order of the checks within one node (the kernel's order): types, bias format, bias scale, fixed
@@ -74,12 +74,12 @@ def _output(g: Graph, op: Op) -> Tensor | None:
     return g.tensor(op.outputs[0]) if op.outputs and op.outputs[0] >= 0 else None
 
 
-def _violation(g: Graph, op: Op, observed: str, detail: str, precedence: int, **more: Any) -> Violation:
+def _violation(g: Graph, op: Op, observed: str, detail: str, precedence: int) -> Violation:
     return Violation(
         observed=observed,
         op_index=op.index,
         subgraph=g.subgraph.index,
-        extra={"op": op.opcode, "detail": detail, "precedence": precedence, **more},
+        extra={"op": op.opcode, "detail": detail, "precedence": precedence},
     )
 
 
