@@ -1,4 +1,4 @@
-"""The struct-based reader (tpulint/_schema.py, model._parse) against the ``tflite`` bindings.
+"""The struct-based reader (tpulint/_schema.py, model.decode) against the ``tflite`` bindings.
 
 The reader reads vectors in bulk with ``struct`` and takes the schema facts from the generated
 ``tpulint/_schema_data.py``. Here the same models are read a second way, through the generated

@@ -202,6 +202,7 @@ class Op:
     options: dict[str, Any] = field(hash=False, compare=False)
     custom_options_size: int = 0
     custom_options_at: int = -1  # file offset of the custom options bytes (-1: none)
+    opcode_index: int = -1  # index into Model.opcodes
 
     @property
     def type_name(self) -> str:
@@ -400,15 +401,13 @@ def parse_model(data: Any, *, path: Path | None = None, verify: bool = True) -> 
             f"{where}: empty file (0 bytes), not a TFLite model: the download or copy failed; fetch the model again",
             "TPU902",
         )
-    if verify:
-        _verify(data, size, where)
     try:
         with gc_paused():
-            model = _parse(data, size, path)
+            model = _verified(data, size, path, where) if verify else decode(data, size, path)
         release_pages(data)
         return model
-    except ModelFormatError:
-        raise
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{where}: {exc.message}", exc.code) from None
     except Exception as exc:  # with verify=False nothing has checked the offsets; never let a traceback out
         raise ModelFormatError(f"{where}: malformed TFLite flatbuffer ({type(exc).__name__}: {exc})", "TPU902") from exc
 
@@ -433,22 +432,23 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _verify(data: Any, size: int, where: str) -> None:
+def _verified(data: Any, size: int, path: Path | None, where: str) -> Model:
+    """Another format named by its magic bytes, else the verifier around the reader (see
+    :func:`tpulint.verify.read_checked`)."""
     from tpulint.sniff import SNIFF_BYTES, sniff
 
     head = bytes(data[:SNIFF_BYTES])
     what = sniff(head, size)
     if what is not None:
-        raise ModelFormatError(f"{where}: {what}", "TPU902")
-    from tpulint.verify import verify_tflite
+        raise ModelFormatError(what, "TPU902")
+    from tpulint.verify import read_checked
 
-    try:
-        verify_tflite(data)
-    except ModelFormatError as exc:
-        raise ModelFormatError(f"{where}: {exc.message}", exc.code) from None
+    return read_checked(data, lambda: decode(data, size, path))
 
 
-def _parse(data: Any, size: int, path: Path | None) -> Model:
+def decode(data: Any, size: int, path: Path | None) -> Model:
+    """Decode the flatbuffer into a :class:`Model`, trusting its offsets: call it through
+    :func:`parse_model` (or :func:`tpulint.verify.read_checked`), which check them first."""
     S = _schema
     r = S.Reader(data)
     buf = data
@@ -566,8 +566,10 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
             f = fields(o)
             off = f[S.OP_OPCODE_INDEX]
             oc_idx = u32(buf, o + off)[0] if off else 0
-            if oc_idx >= nopcodes:
-                raise ModelFormatError(f"subgraph {si} op {oi}: opcode index {oc_idx} out of range")
+            if oc_idx >= nopcodes:  # the verifier's own error (its graph checks run on what this returns)
+                raise ModelFormatError(
+                    f"subgraph {si} op {oi} refers to operator code {oc_idx} but the model has {nopcodes}", "TPU904"
+                )
             name, version, custom = opcodes[oc_idx]
             opt_type, options = S.read_options(r, o, f)
             off = f[S.OP_CUSTOM_OPTIONS]
@@ -586,6 +588,7 @@ def _parse(data: Any, size: int, path: Path | None) -> Model:
                 options,
                 u32(buf, copts)[0] if off else 0,
                 copts + 4 if off else -1,
+                oc_idx,
             )
             ops.append(op)
         subgraphs.append(

@@ -10,6 +10,12 @@ length fits in the file, skips buffer contents, and its cost is linear in the fi
 table and vector it walks is charged against a budget of twice the file size, so shared or
 overlapping offsets cannot make it loop or blow up.
 
+It runs around the reader (:func:`read_checked`): the structural walk and the model-level checks
+(buffers, metadata, signatures, the read budget) first, then the reader (safe once the structure is
+sound), then the checks of each subgraph's indices and op graph on the tensors and ops the reader
+decoded, instead of reading every op's vectors from the file a second time (issue 7). The file is
+read again there only to name a culprit, and for ops with control-flow or external custom options.
+
 Error codes (all raised as :class:`tpulint.errors.ModelFormatError`):
 
 ``TPU902`` -- not a valid TFLite flatbuffer: another file identifier than ``TFL3``, a
@@ -54,11 +60,15 @@ import mmap
 import struct
 from array import array
 from collections.abc import Callable, Sequence
-from typing import Final, NoReturn, TypeAlias
+from operator import attrgetter
+from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
 from tpulint._schema import int32_unpacker
 from tpulint.errors import ModelFormatError
 from tpulint.pages import RELEASE_EVERY, release_pages
+
+if TYPE_CHECKING:
+    from tpulint.model import Model, Subgraph
 
 __all__ = [
     "ABSURD_SIZE",
@@ -69,6 +79,7 @@ __all__ = [
     "READ_FACTOR",
     "TFLITE_IDENTIFIER",
     "graph_order_problem",
+    "read_checked",
     "verify_tflite",
 ]
 
@@ -346,7 +357,18 @@ _Ref: TypeAlias = "tuple[int, int, int, str, tuple[_Layout, ...]]"
 class _Layout:
     """One table of the schema, compiled from its spec: per vtable slot, the field's size and name."""
 
-    __slots__ = ("declared", "index", "name", "names", "nslots", "refs", "sizes", "slot_of", "unions")
+    __slots__ = (
+        "declared",
+        "index",
+        "name",
+        "names",
+        "names_subgraphs",
+        "nslots",
+        "refs",
+        "sizes",
+        "slot_of",
+        "unions",
+    )
 
     def __init__(self, index: int, name: str, spec: str) -> None:
         self.index = index
@@ -361,6 +383,7 @@ class _Layout:
         self.sizes = tuple(_field_size(fields[s][1]) if s in fields else 0 for s in range(self.nslots))
         self.names = tuple(fields[s][0] if s in fields else f"slot {s}" for s in range(self.nslots))
         self.slot_of = {field_name: slot for slot, (field_name, _) in fields.items()}
+        self.names_subgraphs = name in _SUBGRAPH_REFS  # control-flow options
         # Filled in by link() once every layout exists.
         self.refs: tuple[_Ref, ...] = ()
         self.unions: dict[int, tuple[_Layout, ...]] = {}
@@ -461,6 +484,10 @@ class _Walker:
         # per use).
         self.element_copies: dict[int, array[int]] = {}
         self.vector_copies: dict[int, int] = {}
+        # What the graph checks must read from the file again (see check_op_references): whether
+        # an Operator vtable has external custom options, and the ops with control-flow options.
+        self.external_options = False
+        self.control_flow: set[int] = set()
 
     # ---- structure ------------------------------------------------------------------------------
 
@@ -551,7 +578,10 @@ class _Walker:
                             f"{target} lie outside the {n}-byte file{_TRUNCATED}",
                         )
                     continue
-                copied += self.table(target, targets[union_type - 1], (loc, name, -1))
+                member = targets[union_type - 1]
+                if member.names_subgraphs:
+                    self.control_flow.add(pos)
+                copied += self.table(target, member, (loc, name, -1))
         return copied
 
     def vtable(self, vtable: int, pos: int, layout: _Layout, loc: _Loc) -> _VTable:
@@ -598,6 +628,8 @@ class _Walker:
             for slot, kind, element_size, name, targets in layout.refs
             if fields[slot]
         )
+        if layout is _OPERATOR and fields[_OP_LARGE_OFFSET]:
+            self.external_options = True
         result = (fields, table_size, present)
         self.vtables[vtable << _KEY_BITS | layout.index] = result
         return result
@@ -762,10 +794,21 @@ class _Walker:
         # Everything the reader copies, shared data once per reference; then, per op, what the report
         # shows: the op's custom code and the names and shapes of the tensors it reads and writes.
         self.read(copies, "the model")
-        code_costs = self.element_costs(root, fields, _MODEL_OPCODES, _OPCODE)
         tensor_counts = [self.vector_length(pos, self.fields(pos, _SUBGRAPH), _SG_TENSORS) for pos in subgraphs]
         self.check_signatures(root, fields, tensor_counts)
-        calls = [self.check_subgraph(s, pos, code_costs, buffers, len(subgraphs)) for s, pos in enumerate(subgraphs)]
+
+    def check_graphs(self, root: int, decoded: Sequence[Subgraph]) -> None:
+        """The subgraphs' semantics, on what the reader decoded from the checked structure (the
+        same tensors and ops, in file order): index ranges, the read budget of the report, the op
+        graph, and the subgraphs control-flow ops call."""
+        fields = self.fields(root, _MODEL)
+        subgraphs = self.elements(root, fields, _MODEL_SUBGRAPHS, _SUBGRAPH)
+        buffers = self.elements(root, fields, _MODEL_BUFFERS, _BUFFER)
+        code_costs = self.element_costs(root, fields, _MODEL_OPCODES, _OPCODE)
+        calls = [
+            self.check_subgraph(s, pos, sg, code_costs, buffers, len(subgraphs))
+            for s, (pos, sg) in enumerate(zip(subgraphs, decoded, strict=True))
+        ]
         cycle = _find_cycle(len(calls), calls.__getitem__)
         if cycle:
             path = " -> ".join(str(s) for s in cycle)
@@ -790,11 +833,15 @@ class _Walker:
                         )
 
     def check_subgraph(
-        self, s: int, pos: int, code_costs: Sequence[int], buffers: Sequence[int], nsub: int
+        self, s: int, pos: int, sg: Subgraph, code_costs: Sequence[int], buffers: Sequence[int], nsub: int
     ) -> list[int]:
-        """Check subgraph ``s``; return the subgraphs its control-flow ops call."""
-        buf = self.buf
-        nopcodes = len(code_costs)
+        """Check subgraph ``s`` (table at ``pos``, decoded as ``sg``); return the subgraphs its
+        control-flow ops call.
+
+        The loops run on the decoded tensors and ops (one Python step per op instead of a vtable
+        lookup and two vector reads); the file is read again only to name a culprit, and for the
+        ops the walk saw with control-flow options or external custom options.
+        """
         loc: _Loc = (None, "subgraphs", s)
         fields = self.fields(pos, _SUBGRAPH)
         tensors = self.elements(pos, fields, _SG_TENSORS, _TENSOR)
@@ -804,69 +851,45 @@ class _Walker:
         shown = [*self.element_costs(pos, fields, _SG_TENSORS, _TENSOR), 0]  # index -1 (no tensor): 0
         show = shown.__getitem__
         shows = 0
-        graph_inputs = self.ints(pos, fields, _SG_INPUTS, loc)
-        graph_outputs = self.ints(pos, fields, _SG_OUTPUTS, loc)
+        graph_inputs, graph_outputs = sg.inputs, sg.outputs
+        self.charge(4 * len(graph_inputs), loc)
+        self.charge(4 * len(graph_outputs), loc)
         _check_indices(graph_inputs, ntensors, False, f"subgraph {s} input")
         _check_indices(graph_outputs, ntensors, False, f"subgraph {s} output")
         nbuffers = len(buffers)
-        # The loops below run once per tensor and op: vtable lookups and reads inline (see fields()).
-        vtables = self.vtables
-        tensor_key, op_key = _TENSOR.index, _OPERATOR.index
-        for low in range(0, ntensors, RELEASE_EVERY):
-            self.release()
-            for t, tpos in enumerate(tensors[low : low + RELEASE_EVERY], low):
-                offset = vtables[(tpos - _i32(buf, tpos)[0]) << _KEY_BITS | tensor_key][0][_TENSOR_BUFFER]
-                if offset:
-                    if _u32(buf, tpos + offset)[0] >= nbuffers:
-                        b = _u32(buf, tpos + offset)[0]
-                        _fail(
-                            BAD_INDEX,
-                            f"subgraph {s} tensor {t} ({self.tensor_name(tpos)!r}) refers to buffer {b} but the "
-                            f"model has {nbuffers} buffers",
-                        )
-                elif not nbuffers:
-                    _fail(BAD_INDEX, f"subgraph {s} tensor {t} refers to buffer 0 but the model has no buffers")
+        decoded = sg.tensors
+        if decoded and (not nbuffers or max(map(_buffer_of, decoded)) >= nbuffers):
+            self.check_tensor_buffers(s, tensors, nbuffers)  # raises, naming the first culprit
         calls: list[int] = []
         op_inputs: list[tuple[int, ...]] = []
         op_outputs: list[tuple[int, ...]] = []
-        ints = self.ints
-        for i, opos in enumerate(operators):
-            if not i % RELEASE_EVERY:
-                self.release()
-            ofields = vtables[(opos - _i32(buf, opos)[0]) << _KEY_BITS | op_key][0]
-            offset = ofields[_OP_OPCODE]
-            opcode = _u32(buf, opos + offset)[0] if offset else 0
-            if opcode >= nopcodes:
-                _fail(
-                    BAD_INDEX,
-                    f"subgraph {s} op {i} refers to operator code {opcode} but the model has {nopcodes}",
-                )
-            inputs = ints(opos, ofields, _OP_INPUTS, loc)
-            outputs = ints(opos, ofields, _OP_OUTPUTS, loc)
+        for i, op in enumerate(sg.ops):
+            inputs, outputs, intermediates = op.inputs, op.outputs, op.intermediates
+            self.budget -= 4 * (len(inputs) + len(outputs) + len(intermediates))
+            if self.budget < 0:
+                self.over_budget(loc)
             # In range (or -1: no tensor)? Decided here; the message is made only for a culprit.
             if inputs and (min(inputs) < -1 or max(inputs) >= ntensors):
                 _check_indices(inputs, ntensors, True, f"subgraph {s} op {i} input")
             if outputs and (min(outputs) < -1 or max(outputs) >= ntensors):
                 _check_indices(outputs, ntensors, True, f"subgraph {s} op {i} output")
-            if ofields[_OP_INTERMEDIATES]:
-                intermediates = ints(opos, ofields, _OP_INTERMEDIATES, loc)
+            if intermediates:
                 _check_indices(intermediates, ntensors, True, f"subgraph {s} op {i} intermediate")
             op_inputs.append(inputs)
             op_outputs.append(outputs)
-            if ofields[_OP_LARGE_OFFSET]:
-                what = f"subgraph {s} op {i} large custom options"
-                self.external(opos, ofields, _OP_LARGE_OFFSET, _OP_LARGE_SIZE, what)
             # Read budget: the report shows the op's custom code and its tensors' names and shapes.
-            shows += code_costs[opcode] + sum(map(show, inputs)) + sum(map(show, outputs))
-            for type_slot, control_flow in _CONTROL_FLOW:
-                offset = ofields[type_slot]
-                if offset and buf[opos + offset] in control_flow:
-                    union_type = buf[opos + offset]
-                    calls.extend(self.subgraph_refs(s, i, opos, ofields, type_slot, union_type, nsub))
+            shows += code_costs[op.opcode_index] + sum(map(show, inputs)) + sum(map(show, outputs))
+        if self.external_options or self.control_flow:
+            calls = self.check_op_references(s, operators, nsub)
         self.read(shows, f"subgraphs[{s}].operators")
         statics: dict[int, bool] = {}
 
         def is_static(t: int) -> bool:
+            tensor = decoded[t]
+            if tensor.data_size > 0 or tensor.is_variable or 0 in tensor.shape:
+                return True
+            # The file's own verdict (a constant the reader sizes differently, e.g. external data
+            # of size 0 beside inline data), computed only here: such reads are rare.
             if t not in statics:
                 statics[t] = self.is_static(tensors[t], buffers, loc)
             return statics[t]
@@ -877,6 +900,41 @@ class _Walker:
         problem = graph_order_problem(op_inputs, op_outputs, graph_inputs, graph_outputs, is_static, describe)
         if problem:
             _fail(BAD_GRAPH, f"subgraph {s}: {problem}")
+        return calls
+
+    def check_tensor_buffers(self, s: int, tensors: Sequence[int], nbuffers: int) -> None:
+        """Fail on the first tensor of subgraph ``s`` whose buffer index is out of range."""
+        buf = self.buf
+        for t, tpos in enumerate(tensors):
+            offset = self.fields(tpos, _TENSOR)[_TENSOR_BUFFER]
+            if offset:
+                b = _u32(buf, tpos + offset)[0]
+                if b >= nbuffers:
+                    _fail(
+                        BAD_INDEX,
+                        f"subgraph {s} tensor {t} ({self.tensor_name(tpos)!r}) refers to buffer {b} but the "
+                        f"model has {nbuffers} buffers",
+                    )
+            elif not nbuffers:
+                _fail(BAD_INDEX, f"subgraph {s} tensor {t} refers to buffer 0 but the model has no buffers")
+
+    def check_op_references(self, s: int, operators: Sequence[int], nsub: int) -> list[int]:
+        """External custom options and control-flow options of subgraph ``s``'s ops (only for a
+        model whose walk met either); return the subgraphs called."""
+        buf = self.buf
+        calls: list[int] = []
+        for i, opos in enumerate(operators):
+            ofields = self.fields(opos, _OPERATOR)
+            if ofields[_OP_LARGE_OFFSET]:
+                what = f"subgraph {s} op {i} large custom options"
+                self.external(opos, ofields, _OP_LARGE_OFFSET, _OP_LARGE_SIZE, what)
+            if opos not in self.control_flow:
+                continue
+            for type_slot, control_flow in _CONTROL_FLOW:
+                offset = ofields[type_slot]
+                if offset and buf[opos + offset] in control_flow:
+                    union_type = buf[opos + offset]
+                    calls.extend(self.subgraph_refs(s, i, opos, ofields, type_slot, union_type, nsub))
         return calls
 
     def subgraph_refs(
@@ -973,6 +1031,9 @@ _CONTROL_FLOW: Final = tuple(
     )
     for type_slot in _OP_UNION_TYPES
 )
+
+
+_buffer_of: Final = attrgetter("buffer")
 
 
 def _check_indices(values: Sequence[int], count: int, allow_none: bool, what: str) -> None:
@@ -1092,23 +1153,35 @@ def walked_tables(buf: bytes) -> list[tuple[int, _Layout, _Fields]]:
 
 
 def verify_tflite(buf: bytes | bytearray | memoryview | mmap.mmap) -> None:
-    """Check that ``buf`` is a TFLite flatbuffer the ``tflite`` bindings can read safely.
+    """Check that ``buf`` is a TFLite flatbuffer the reader can read safely and tpulint can analyse.
 
     Raises :class:`~tpulint.errors.ModelFormatError` with a ``TPU90x`` code (see the module doc
-    string) naming what is wrong and where; returns None when the model is sound.
+    string) naming what is wrong and where; returns None when the model is sound. The graph checks
+    run on the decoded model (:func:`read_checked`), so this reads the model once.
+    """
+    from tpulint.model import decode
+
+    read_checked(buf, lambda: decode(buf, len(buf), None))
+
+
+def read_checked(buf: bytes | bytearray | memoryview | mmap.mmap, read: Callable[[], Model]) -> Model:
+    """Check the structure of ``buf``, decode it with ``read`` (safe once the structure is sound),
+    then check the decoded graphs; return the decoded model.
+
+    Raises :class:`~tpulint.errors.ModelFormatError` as :func:`verify_tflite` does. An exception
+    other than that from ``read`` is a reader bug on a checked model and is not caught here.
     """
     with memoryview(buf) as raw, raw.cast("B") as view:
-        _verify(view, lambda: release_pages(buf))
+        return _verify(view, read, lambda: release_pages(buf))
 
 
-def _verify(view: memoryview, walked: Callable[[], None] = lambda: None) -> None:
+def _verify(view: memoryview, read: Callable[[], Model], walked: Callable[[], None] = lambda: None) -> Model:
     n = len(view)
     if n < 8:
         _fail(OUT_OF_RANGE, f"the file has only {n} bytes; a TFLite model needs at least 8{_TRUNCATED}")
     identifier = bytes(view[4:8])
     if identifier == TFLITE_IDENTIFIER:
-        _walk(view, 8, walked)
-        return
+        return _walk(view, 8, read, walked)
     if n >= 12 and bytes(view[8:12]) == TFLITE_IDENTIFIER:
         _fail(
             NOT_TFLITE,
@@ -1121,7 +1194,7 @@ def _verify(view: memoryview, walked: Callable[[], None] = lambda: None) -> None
             f"the file identifier is {identifier.decode('ascii')!r}, not 'TFL3': this is not a TFLite model",
         )
     try:
-        _walk(view, 4, walked)
+        return _walk(view, 4, read, walked)
     except ModelFormatError as error:
         _fail(
             NOT_TFLITE,
@@ -1130,9 +1203,10 @@ def _verify(view: memoryview, walked: Callable[[], None] = lambda: None) -> None
         )
 
 
-def _walk(view: memoryview, header: int, walked: Callable[[], None]) -> None:
+def _walk(view: memoryview, header: int, read: Callable[[], Model], walked: Callable[[], None]) -> Model:
     """The structural walk, then (after ``walked``: the pages it read are given back, see
-    :func:`tpulint.pages.release_pages`) the semantic checks, which read the tables only."""
+    :func:`tpulint.pages.release_pages`) the model-level checks, the reader, and the graph checks
+    on what it decoded."""
     n = len(view)
     root: int = _U32.unpack_from(view, 0)[0]
     if root < header:
@@ -1143,4 +1217,7 @@ def _walk(view: memoryview, header: int, walked: Callable[[], None]) -> None:
     copies = walker.table(root, _MODEL, None)
     walked()
     walker.check_model(root, copies)
+    model = read()
+    walker.check_graphs(root, model.subgraphs)
     walked()
+    return model
