@@ -185,7 +185,7 @@ def in_process(paths: list[Path], budget_s: float, rounds: int = 3) -> list[dict
             tpulint.check(p)  # the Python API: read, verify, analyse (load_model + analyze_model)
 
         def verify(data: Any = data) -> None:
-            verify_tflite(data)
+            verify_tflite(data)  # the verifier runs around the reader: this includes a parse
 
         def parse(data: Any = data, p: Path = p) -> None:
             parse_model(data, path=p, verify=False)
@@ -472,8 +472,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(
             table(
-                "In-process `tpulint.check(path)`: verify + parse + analyze (imports done; best of 3 rounds)",
-                ["model", "KiB", "ops", "tensors", "verify ms", "parse ms", "analyze ms", "total ms", "µs/op (total)"],
+                "In-process `tpulint.check(path)`: verify (around a parse) + analyze (imports done; best of 3 rounds)",
+                [
+                    "model",
+                    "KiB",
+                    "ops",
+                    "tensors",
+                    "verify+parse ms",
+                    "parse ms",
+                    "analyze ms",
+                    "total ms",
+                    "µs/op (total)",
+                ],
                 lines,
             )
         )
