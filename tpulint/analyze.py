@@ -306,15 +306,16 @@ def _error_text(err_id: str, model: Model, v: Violation, compiler: str) -> str:
         sg = model.subgraphs[v.subgraph or 0]
         if 0 <= v.op_index < len(sg.ops):
             op = sg.ops[v.op_index].type_name
-    failures = prepare_checks()["failure"]
-    return tmpl.format(
-        model=name,
-        op=op or "?",
-        version=extra.get("version", "?"),
-        node=node,
-        detail=extra.get("detail", ""),
-        failure=failures.get(compiler, failures["default"]),
-    )
+    prepare = prepare_checks()
+    failures = prepare["failure"]
+    failure = failures.get(compiler, failures["default"])
+    fields = {"model": name, "op": op or "?", "version": extra.get("version", "?"), "node": node}
+    fields["detail"] = extra.get("detail", "")
+    head, marker, _ = tmpl.partition("{failure}")
+    if err_id == "prepare_failed" and marker:  # the ERROR lines, as many times as this compiler prints them
+        prints = prepare["prints"]
+        return str(head.format(**fields)) * int(prints.get(compiler, prints["default"])) + failure
+    return str(tmpl.format(**fields, failure=failure))
 
 
 def _summary(
