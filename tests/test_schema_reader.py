@@ -357,3 +357,35 @@ def test_parse_bytes_memoryview_and_mmap_agree() -> None:
         assert _typed(as_oracle(a)) == _typed(as_oracle(b)) == _typed(as_oracle(c))
     finally:
         c.close()
+
+
+# ---- Plan: a table's fields in one struct call -----------------------------------------------------
+
+
+def _table_with_fields(offsets: tuple[int, ...], values: bytes) -> tuple[bytes, int]:
+    """A vtable at byte 0 giving ``offsets`` by slot, then the table (soffset + ``values``)."""
+    vtable = struct.pack(f"<HH{len(offsets)}H", 4 + 2 * len(offsets), 4 + len(values), *offsets)
+    vtable += bytes(-len(vtable) % 4)
+    table = struct.pack("<i", len(vtable)) + values  # the table's offset back to its vtable
+    return vtable + table, len(vtable)
+
+
+def test_plan_reads_present_fields_in_wanted_order_and_zero_for_absent_ones() -> None:
+    # slot 0 at +8 (uint32 7), slot 1 at +4 (int32 -5), slot 2 absent; file order differs from slot order
+    buf, pos = _table_with_fields((8, 4, 0), struct.pack("<iI", -5, 7))
+    plan = _schema.Reader(buf).plan(pos, ((0, "I"), (1, "i"), (2, "I")))
+    assert plan.pick(plan.unpack(buf, pos) + plan.zeros) == (7, -5, 0)
+    assert plan.offsets == (8, 4, 0)
+
+
+def test_plan_reads_overlapping_fields_one_by_one() -> None:
+    """A file may point two fields at the same bytes (no builder does): each is read as its own type."""
+    buf, pos = _table_with_fields((4, 4), struct.pack("<i", -1))
+    plan = _schema.Reader(buf).plan(pos, ((0, "i"), (1, "I")))
+    assert plan.pick(plan.unpack(buf, pos) + plan.zeros) == (-1, 2**32 - 1)
+
+
+def test_plan_needs_two_fields() -> None:
+    buf, pos = _table_with_fields((4,), struct.pack("<i", 1))
+    with pytest.raises(ValueError, match="two fields"):
+        _schema.Reader(buf).plan(pos, ((0, "i"),))

@@ -504,15 +504,9 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
         metadata[string(m, f[S.METADATA_NAME]) or ""] = u32(buf, m + off)[0] if off else 0
 
     dtype_names = TENSOR_TYPES
-    i8 = S.i8
     unpack_ints = S.int32_unpacker
-    T_BUFFER, T_TYPE, T_QUANTIZATION, T_SHAPE = S.TENSOR_BUFFER, S.TENSOR_TYPE, S.TENSOR_QUANTIZATION, S.TENSOR_SHAPE
-    T_SIGNATURE, T_IS_VARIABLE, T_NAME, T_SPARSITY = (
-        S.TENSOR_SHAPE_SIGNATURE,
-        S.TENSOR_IS_VARIABLE,
-        S.TENSOR_NAME,
-        S.TENSOR_SPARSITY,
-    )
+    tensor_plans: dict[int, S.Plan] = {}  # by vtable position
+    quant_plans: dict[int, S.Plan] = {}
     # Shapes repeat (every activation of a block, every bias of a width): one tuple per distinct
     # value.
     shapes: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
@@ -524,35 +518,64 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
         for ti, t in enumerate(tables(sg, sf[S.SUBGRAPH_TENSORS])):
             if not ti % RELEASE_EVERY:
                 release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
-            f = fields(t)
-            off = f[T_BUFFER]
-            bidx = u32(buf, t + off)[0] if off else 0
-            off = f[T_TYPE]
-            code = i8(buf, t + off)[0] if off else 0
-            dtype = dtype_names.get(code) or f"TYPE_{code}"
-            off = f[T_QUANTIZATION]
-            quant = _read_quant(r, t + off + u32(buf, t + off)[0], quants) if off else None
-            off = f[T_SHAPE]  # the shape vector, read inline (this loop runs once per tensor)
+            vt = t - i32(buf, t)[0]  # the fields of the tensor, read in one call per vtable's plan
+            plan = tensor_plans.get(vt)
+            if plan is None:
+                plan = tensor_plans[vt] = r.plan(t, _TENSOR_FIELDS)
+            shape_at, code, bidx, name_at, quant_at, variable, sig_at, _ = plan.pick(plan.unpack(buf, t) + plan.zeros)
+            o_shape, _, _, o_name, o_quant, _, o_sig, o_sparsity = plan.offsets
+            quant = None
+            if o_quant:
+                q = t + o_quant + quant_at
+                vt = q - i32(buf, q)[0]
+                qplan = quant_plans.get(vt)
+                if qplan is None:
+                    qplan = quant_plans[vt] = r.plan(q, _QUANT_FIELDS)
+                scale_at, zp_at, qdim = qplan.pick(qplan.unpack(buf, q) + qplan.zeros)
+                o_scale, o_zp, _ = qplan.offsets
+                scale = zp = b""
+                if o_scale:
+                    vec = q + o_scale + scale_at
+                    scale = bytes(buf[vec + 4 : vec + 4 + 4 * u32(buf, vec)[0]])
+                if o_zp:
+                    vec = q + o_zp + zp_at
+                    zp = bytes(buf[vec + 4 : vec + 4 + 8 * u32(buf, vec)[0]])
+                if scale or zp:
+                    # Tensors that share their quantization (a block's activations, the inputs and
+                    # output of a concatenation, a stack of identical layers) share one object.
+                    key = (scale, zp, qdim)
+                    quant = quants.get(key)
+                    if quant is None:
+                        quant = quants[key] = Quantization.packed(scale, zp, qdim)
             shape: tuple[int, ...] = ()
-            if off:
-                vec = t + off + u32(buf, t + off)[0]
+            if o_shape:
+                vec = t + o_shape + shape_at
                 n = u32(buf, vec)[0]
                 if n:
                     shape = unpack_ints(n)(buf, vec + 4)
                     shape = shapes.setdefault(shape, shape)
-            sig = (vector(t, f[T_SIGNATURE], "i") or None) if f[T_SIGNATURE] else None
-            off = f[T_IS_VARIABLE]
+            sig = None
+            if o_sig:
+                vec = t + o_sig + sig_at
+                n = u32(buf, vec)[0]
+                if n:
+                    sig = unpack_ints(n)(buf, vec + 4)
+                    sig = shapes.setdefault(sig, sig)
+            name = ""
+            if o_name:
+                at = t + o_name + name_at
+                name = str(buf[at + 4 : at + 4 + u32(buf, at)[0]], "utf-8", "replace")
             tensor = Tensor(
                 ti,
-                string(t, f[T_NAME]) or "",
-                dtype,
+                name,
+                dtype_names.get(code) or f"TYPE_{code}",
                 shape,
-                sig if sig is None else shapes.setdefault(sig, sig),
+                sig,
                 bidx,
                 buffer_sizes[bidx] if bidx < nbuffers else 0,
                 quant,
-                bool(buf[t + off]) if off else False,
-                bool(f[T_SPARSITY]),
+                bool(variable),
+                bool(o_sparsity),
             )
             tensors.append(tensor)
         ops: list[Op] = []
@@ -616,6 +639,25 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
     )
 
 
+# What the reader takes of a Tensor and a QuantizationParameters table: (slot, struct format), read
+# by one Plan per vtable. Offsets to vectors, strings and tables are read as "I" (relative).
+_TENSOR_FIELDS: tuple[tuple[int, str], ...] = (
+    (_schema.TENSOR_SHAPE, "I"),
+    (_schema.TENSOR_TYPE, "b"),
+    (_schema.TENSOR_BUFFER, "I"),
+    (_schema.TENSOR_NAME, "I"),
+    (_schema.TENSOR_QUANTIZATION, "I"),
+    (_schema.TENSOR_IS_VARIABLE, "B"),
+    (_schema.TENSOR_SHAPE_SIGNATURE, "I"),
+    (_schema.TENSOR_SPARSITY, "I"),  # only whether it is there
+)
+_QUANT_FIELDS: tuple[tuple[int, str], ...] = (
+    (_schema.QUANT_SCALE, "I"),
+    (_schema.QUANT_ZERO_POINT, "I"),
+    (_schema.QUANT_QUANTIZED_DIMENSION, "i"),
+)
+
+
 def _unchanged(indices: tuple[int, ...]) -> tuple[int, ...]:
     return indices
 
@@ -632,22 +674,6 @@ def _same_ints(canonical: list[int]) -> Callable[[tuple[int, ...]], tuple[int, .
         return tuple(map(get, indices))
 
     return same
-
-
-def _read_quant(r: _schema.Reader, q: int, seen: dict[tuple[bytes, bytes, int], Quantization]) -> Quantization | None:
-    f = r.fields(q)
-    scale = r.raw_vector(q, f[_schema.QUANT_SCALE], 4)
-    zp = r.raw_vector(q, f[_schema.QUANT_ZERO_POINT], 8)
-    if not scale and not zp:
-        return None
-    off = f[_schema.QUANT_QUANTIZED_DIMENSION]
-    key = (scale, zp, _schema.i32(r.buf, q + off)[0] if off else 0)
-    # Tensors that share their quantization (a block's activations, the inputs and output of a
-    # concatenation, a stack of identical layers) share one read-only object.
-    hit = seen.get(key)
-    if hit is None:
-        hit = seen[key] = Quantization.packed(*key)
-    return hit
 
 
 def read_i32_vector(view: memoryview | None) -> tuple[int, ...] | None:
