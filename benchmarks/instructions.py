@@ -2,8 +2,8 @@
 
 The wall-clock figures of ``speed.py`` move by up to ±40 % on a shared machine, more than most
 single changes gain. This counts the instructions the interpreter executes instead (valgrind's
-callgrind tool): the same code on the same model gives the same count to within ~0.01 %, so two
-revisions compare exactly. Each figure is (instructions of a process doing ``N`` calls) minus (the
+callgrind tool, with a fixed hash seed): the same code on the same model gives the same count to
+within ~0.1 %, so two revisions compare exactly. Each figure is (instructions of a process doing ``N`` calls) minus (the
 same process doing none), divided by ``N``; the calls come after one warm-up call, so imports,
 first-use caches and the warm-up itself cancel out.
 
@@ -72,7 +72,9 @@ def instructions(valgrind: str, model: Path, phase: str, calls: int) -> int:
         phase,
         str(calls),
     ]
-    run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # A fixed hash seed: set and dict orders (and so the work done) are the same in every process.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     found = _COLLECTED.search(run.stderr)
     if run.returncode != 0 or found is None:
         tail = run.stderr.strip().splitlines()[-3:]
