@@ -389,3 +389,19 @@ def test_plan_needs_two_fields() -> None:
     buf, pos = _table_with_fields((4,), struct.pack("<i", 1))
     with pytest.raises(ValueError, match="two fields"):
         _schema.Reader(buf).plan(pos, ((0, "i"),))
+
+
+def test_scalar_options_read_once_per_class_vtable_and_bytes() -> None:
+    """Decoded scalar options are reused for an identical table of the same class only: one table
+    read as two classes (a vtable can be shared by tables of different types) gives each class's
+    own fields, and every op gets its own dict."""
+    code_of = {name: code for code, name in _schema_data.BUILTIN_OPTIONS.items()}
+    buf, pos = _table_with_fields((4, 5), struct.pack("<bbxx", 1, 1))  # slot 0 = 1, slot 1 = 1 (one byte each)
+    r = _schema.Reader(buf)
+    add = _schema._read_table(r, pos, _schema_data.BUILTIN_OPTIONS, code_of["AddOptions"])
+    fc = _schema._read_table(r, pos, _schema_data.BUILTIN_OPTIONS, code_of["FullyConnectedOptions"])
+    assert add == ("AddOptions", {"fused_activation_function": 1, "pot_scale_int16": True})
+    assert fc[0] == "FullyConnectedOptions"
+    assert fc[1]["fused_activation_function"] == 1 and fc[1]["weights_format"] == 1
+    again = _schema._read_table(r, pos, _schema_data.BUILTIN_OPTIONS, code_of["AddOptions"])
+    assert again == add and again[1] is not add[1]

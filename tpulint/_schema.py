@@ -78,11 +78,13 @@ _INT32_UNPACK: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
 class Reader:
     """Field access on one flatbuffer; vtables are parsed once per vtable position."""
 
-    __slots__ = ("buf", "vtables")
+    __slots__ = ("buf", "options_seen", "vtables")
 
     def __init__(self, buf: Any) -> None:
         self.buf = buf
         self.vtables: dict[int, tuple[int, ...]] = {}
+        # Scalar options decoded so far, by (class, vtable position, the table's bytes after its vtable offset).
+        self.options_seen: dict[tuple[str, int, Any], dict[str, Any]] = {}
 
     def fields(self, pos: int) -> tuple[int, ...]:
         """Field offsets (relative to the table) by slot; 0 for an absent field. Index past the end: absent."""
@@ -245,6 +247,31 @@ def _read_table(r: Reader, pos: int, names: dict[int, str], type_code: int) -> t
     spec = _compiled(cls_name)
     if spec is None:
         return cls_name, {}
+    buf = r.buf
+    if cls_name in _SCALARS_ONLY:
+        # Options of scalars only (convolutions, pooling, element-wise ops): tables of one class with
+        # vtable and the same bytes hold the same values, and a model repeats a few settings over
+        # and over. Each op still gets its own dict.
+        vt = pos - i32(buf, pos)[0]
+        key = (cls_name, vt, bytes(buf[pos + 4 : pos + u16(buf, vt + 2)[0]]))
+        seen = r.options_seen.get(key)
+        if seen is not None:
+            return cls_name, dict(seen)
+        name, out = _read_fields(r, pos, cls_name, spec)
+        r.options_seen[key] = out
+        return name, dict(out)
+    return _read_fields(r, pos, cls_name, spec)
+
+
+# Options classes whose fields are all scalars (read the same from the same bytes, wherever they lie).
+_SCALARS_ONLY: frozenset[str] = frozenset(
+    name
+    for name, spec in _data.OPTIONS_FIELDS.items()
+    if all(kind not in ("s", "t") and kind[0] != "v" for _, _, kind, _ in spec)
+)
+
+
+def _read_fields(r: Reader, pos: int, cls_name: str, spec: tuple[_Field, ...]) -> tuple[str | None, dict[str, Any]]:
     buf = r.buf
     offs = r.fields(pos)
     out: dict[str, Any] = {}
