@@ -504,7 +504,6 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
         metadata[string(m, f[S.METADATA_NAME]) or ""] = u32(buf, m + off)[0] if off else 0
 
     dtype_names = TENSOR_TYPES
-    unpack_ints = S.int32_unpacker
     tensor_plans: dict[int, S.Plan] = {}  # by vtable position
     quant_plans: dict[int, S.Plan] = {}
     # Shapes repeat (every activation of a block, every bias of a width): one tuple per distinct
@@ -547,20 +546,8 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
                     quant = quants.get(key)
                     if quant is None:
                         quant = quants[key] = Quantization.packed(scale, zp, qdim)
-            shape: tuple[int, ...] = ()
-            if o_shape:
-                vec = t + o_shape + shape_at
-                n = u32(buf, vec)[0]
-                if n:
-                    shape = unpack_ints(n)(buf, vec + 4)
-                    shape = shapes.setdefault(shape, shape)
-            sig = None
-            if o_sig:
-                vec = t + o_sig + sig_at
-                n = u32(buf, vec)[0]
-                if n:
-                    sig = unpack_ints(n)(buf, vec + 4)
-                    sig = shapes.setdefault(sig, sig)
+            shape = _int_vector(buf, t + o_shape + shape_at, shapes) if o_shape else ()
+            sig = (_int_vector(buf, t + o_sig + sig_at, shapes) or None) if o_sig else None
             name = ""
             if o_name:
                 at = t + o_name + name_at
@@ -656,6 +643,16 @@ _QUANT_FIELDS: tuple[tuple[int, str], ...] = (
     (_schema.QUANT_ZERO_POINT, "I"),
     (_schema.QUANT_QUANTIZED_DIMENSION, "i"),
 )
+
+
+def _int_vector(buf: Any, vec: int, seen: dict[tuple[int, ...], tuple[int, ...]]) -> tuple[int, ...]:
+    """The int32 vector at ``vec`` (its length, then the values) in one read; one tuple per
+    distinct value (shapes repeat: every activation of a block, every bias of a width)."""
+    n = _schema.u32(buf, vec)[0]
+    if not n:
+        return ()
+    values = _schema.int32_unpacker(n)(buf, vec + 4)
+    return seen.setdefault(values, values)
 
 
 def _unchanged(indices: tuple[int, ...]) -> tuple[int, ...]:
