@@ -67,7 +67,7 @@ class ModelSpec:
     opcodes: list[tuple[int, str | None]]  # (builtin code, custom code)
     subgraphs: list[SubgraphSpec]
     # Inline data, or (offset, size) of data stored after the flatbuffer (models over 2 GB).
-    buffers: list[bytes | tuple[int, int]]
+    buffers: list[bytes | tuple[int, int] | tuple[int, int, bytes]]  # data, (offset, size), or both
     metadata: list[tuple[str, int]] = field(default_factory=list)
     metadata_buffer: list[int] | None = None
     signatures: list[SignatureSpec] = field(default_factory=list)
@@ -160,8 +160,9 @@ def _subgraph(b: flatbuffers.Builder, sg: SubgraphSpec) -> int:
     return int(tflite.SubGraphEnd(b))
 
 
-def _buffer(b: flatbuffers.Builder, content: bytes | tuple[int, int]) -> int:
-    data = b.CreateByteVector(content) if isinstance(content, bytes) and content else None
+def _buffer(b: flatbuffers.Builder, content: bytes | tuple[int, int] | tuple[int, int, bytes]) -> int:
+    inline = content if isinstance(content, bytes) else content[2] if len(content) == 3 else b""
+    data = b.CreateByteVector(inline) if inline else None
     tflite.BufferStart(b)
     if data is not None:
         tflite.BufferAddData(b, data)
@@ -319,6 +320,20 @@ def external_buffer_model(missing: int = 0) -> bytes:
     assert len(model) == len(head)
     whole = model + bytes(offset - len(model)) + data
     return whole[: len(whole) - missing]
+
+
+def inline_data_and_empty_external_block() -> bytes:
+    """Valid: a constant whose buffer holds inline data and names an external block of size 0: the
+    inline data makes it a constant an op may read without a producer. The reader sizes the buffer
+    by its external block (0 bytes), so the graph checks must ask the file, as before they ran on
+    the decoded model."""
+
+    def change(spec: ModelSpec) -> None:
+        spec.buffers.append((2, 0, bytes(range(16))))
+        _main(spec).tensors.append(TensorSpec("const", [1, 4], buffer=len(spec.buffers) - 1))
+        _main(spec).ops[1].inputs[1] = 4
+
+    return tiny_with(change)
 
 
 def _finish_model(b: flatbuffers.Builder, subgraph_offsets: list[int]) -> bytes:

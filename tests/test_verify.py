@@ -124,6 +124,7 @@ VALID: list[tuple[str, Callable[[], bytes]]] = [
     ("no-identifier-old-converter", bm.no_identifier),
     ("optional-minus-1-input", bm.tiny_model),  # tiny's RELU has an input -1
     ("variable-tensor-read-without-producer", bm.variable_input),
+    ("constant-with-inline-data-and-empty-external-block", bm.inline_data_and_empty_external_block),
     ("while-loop", lambda: bm.build(bm.while_spec())),
     ("call-once", lambda: bm.build(bm.call_once_spec([1]))),
     ("stablehlo-while", lambda: bm.build(bm.stablehlo_while_spec(body=2))),
