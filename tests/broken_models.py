@@ -43,6 +43,7 @@ class OpSpec:
     # (options table name, {snake_case field: int}); BuiltinOptions or BuiltinOptions2 is inferred.
     options: tuple[str, dict[str, int]] | None = None
     intermediates: list[int] | None = None
+    large_custom_options: tuple[int, int] | None = None  # (offset, size) after the flatbuffer
 
 
 @dataclass
@@ -142,6 +143,9 @@ def _operator(b: flatbuffers.Builder, op: OpSpec) -> int:
         else:
             tflite.OperatorAddBuiltinOptions2Type(b, union_type)
             tflite.OperatorAddBuiltinOptions2(b, offset)
+    if op.large_custom_options is not None:
+        tflite.OperatorAddLargeCustomOptionsOffset(b, op.large_custom_options[0])
+        tflite.OperatorAddLargeCustomOptionsSize(b, op.large_custom_options[1])
     return int(tflite.OperatorEnd(b))
 
 
@@ -320,6 +324,15 @@ def external_buffer_model(missing: int = 0) -> bytes:
     assert len(model) == len(head)
     whole = model + bytes(offset - len(model)) + data
     return whole[: len(whole) - missing]
+
+
+def large_custom_options(offset: int, size: int) -> bytes:
+    """The RELU (op 1) names custom options stored after the flatbuffer (models over 2 GB)."""
+
+    def change(spec: ModelSpec) -> None:
+        _main(spec).ops[1].large_custom_options = (offset, size)
+
+    return tiny_with(change)
 
 
 def inline_data_and_empty_external_block() -> bytes:

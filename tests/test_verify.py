@@ -79,6 +79,12 @@ BROKEN: list[tuple[str, Callable[[], bytes], str, str]] = [
         "cond_subgraph_index refers to subgraph 5",
     ),
     ("external-buffer-past-end", bm.external_buffer_past_end, "TPU903", "buffers[1]: external data at offset 1000000"),
+    (
+        "large-custom-options-past-end",
+        lambda: bm.large_custom_options(1_000_000, 16),
+        "TPU903",
+        "subgraph 0 op 1 large custom options: external data at offset 1000000 (16 bytes)",
+    ),
     ("external-buffer-cut-short", lambda: bm.external_buffer_model(missing=3), "TPU903", "buffers[1]: external data"),
     # graph structure
     ("no-subgraphs", bm.no_subgraphs, "TPU902", "no subgraphs"),
@@ -125,6 +131,7 @@ VALID: list[tuple[str, Callable[[], bytes]]] = [
     ("optional-minus-1-input", bm.tiny_model),  # tiny's RELU has an input -1
     ("variable-tensor-read-without-producer", bm.variable_input),
     ("constant-with-inline-data-and-empty-external-block", bm.inline_data_and_empty_external_block),
+    ("large-custom-options-inside-the-file", lambda: bm.large_custom_options(8, 16)),
     ("while-loop", lambda: bm.build(bm.while_spec())),
     ("call-once", lambda: bm.build(bm.call_once_spec([1]))),
     ("stablehlo-while", lambda: bm.build(bm.stablehlo_while_spec(body=2))),
