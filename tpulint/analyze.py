@@ -212,21 +212,21 @@ def analyze_model(
         if compile_error is not None:
             placement, status_id = "cpu", ""
         ops.append(
-            OpReport(
-                subgraph=0,
-                index=i,
-                opcode=op.type_name,
-                version=op.version,
-                name=_op_name(main, op),
-                placement=placement,
-                status=texts[status_id] if status_id else None,
-                codes=sorted({r.code for r, _ in hits}) if hits else [],
-                segment=segments.get(i) if placement == "tpu" else None,
-                inputs=main.labels(op.inputs),
-                outputs=main.labels(op.outputs),
-                macs=work[i][0],
-                param_bytes=op_param_bytes(main, op),
-                custom_code=op.custom_code,
+            OpReport(  # positional (the field order of OpReport): this runs once per op
+                0,
+                i,
+                op.type_name,
+                op.version,
+                _op_name(main, op),
+                placement,
+                texts[status_id] if status_id else None,
+                sorted({r.code for r, _ in hits}) if hits else [],
+                segments.get(i) if placement == "tpu" else None,
+                main.labels(op.inputs),
+                main.labels(op.outputs),
+                work[i][0],
+                op_param_bytes(main, op),
+                op.custom_code,
             )
         )
     # Ops of other subgraphs (control-flow bodies) are not compiled.
