@@ -249,9 +249,9 @@ def _read_table(r: Reader, pos: int, names: dict[int, str], type_code: int) -> t
         return cls_name, {}
     buf = r.buf
     if cls_name in _SCALARS_ONLY:
-        # Options of scalars only (convolutions, pooling, element-wise ops): tables of one class with
-        # vtable and the same bytes hold the same values, and a model repeats a few settings over
-        # and over. Each op still gets its own dict.
+        # Options of scalars only (convolutions, pooling, element-wise ops): tables of one class
+        # with the same vtable and the same bytes hold the same values, and a model repeats a few
+        # settings over and over. Each op still gets its own dict.
         vt = pos - i32(buf, pos)[0]
         key = (cls_name, vt, bytes(buf[pos + 4 : pos + u16(buf, vt + 2)[0]]))
         seen = r.options_seen.get(key)
