@@ -115,15 +115,6 @@ class Reader:
             return ()
         return vector_unpacker(fmt, n)(self.buf, vec + 4)
 
-    def raw_vector(self, pos: int, off: int, element_size: int) -> bytes:
-        """A vector of scalars as the bytes the file holds (empty when absent)."""
-        if not off:
-            return b""
-        at = pos + off
-        vec = at + u32(self.buf, at)[0]
-        n = u32(self.buf, vec)[0]
-        return bytes(self.buf[vec + 4 : vec + 4 + n * element_size])
-
     def tables(self, pos: int, off: int) -> list[int]:
         """Positions of the tables of a vector of tables (empty when absent)."""
         if not off:
