@@ -10,6 +10,7 @@ from tpulint.ruledata import cpu_only_ops, limits, replacements
 
 # Custom ops the compiler's TFLite interpreter can load (it leaves them on the CPU).
 KNOWN_CUSTOM_OPS = frozenset({"TFLite_Detection_PostProcess", "PosenetDecoderOp", "edgetpu-custom-op"})
+# fused_activation_function enum of the TFLite schema (also read by tpulint.checks.prepare).
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 
 

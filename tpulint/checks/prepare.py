@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from tpulint.checks.ops import ACTIVATIONS
 from tpulint.context import ModelContext
 from tpulint.float32 import divide, f32, f32_divide, f32_multiply, fits_int32, multiply, round_half_away
 from tpulint.graph import Graph
@@ -25,8 +26,6 @@ from tpulint.quantmode import EIGHT_BIT
 from tpulint.registry import Violation, rule
 from tpulint.ruledata import prepare_checks
 
-# fused_activation_function enum of the TFLite schema.
-ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 # Order of the checks within one node (the kernel's order): types, bias format, bias scale, fixed
 # or shared quantization, activation range.
 TYPES, BIAS_FORMAT, BIAS_SCALE, KERNEL_QUANTIZATION, ACTIVATION_RANGE = 0, 1, 2, 3, 4
