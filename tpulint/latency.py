@@ -39,7 +39,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from tpulint.graph import Graph
-from tpulint.model import Op
+from tpulint.model import Op, element_count
 from tpulint.ruledata import rules_dir
 
 if sys.version_info >= (3, 11):
@@ -182,15 +182,12 @@ def _ceil_div(a: int, b: int) -> int:
 
 class _Elements(dict[tuple[int, ...], int]):
     """Element counts by shape, ``elements[t.shape]``: a plain dict read, each distinct shape
-    counted once on its first miss (as :attr:`Tensor.elements` counts, a loop over the dims)."""
+    counted once on its first miss (:func:`tpulint.model.element_count`, as :attr:`Tensor.elements`)."""
 
     __slots__ = ()
 
     def __missing__(self, shape: tuple[int, ...]) -> int:
-        n = 1
-        for d in shape:
-            n *= max(d, 1)
-        self[shape] = n
+        n = self[shape] = element_count(shape)
         return n
 
 

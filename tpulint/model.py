@@ -26,7 +26,7 @@ import os
 import stat
 import struct
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -77,6 +77,14 @@ TYPE_BYTES: dict[str, float] = {
     "BFLOAT16": 2,
 }
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
+
+
+def element_count(dims: Iterable[int]) -> int:
+    """Elements of a tensor of these dimensions, an unknown (-1) or 0 dimension counted as 1."""
+    n = 1
+    for d in dims:
+        n *= max(d, 1)
+    return n
 
 
 class Quantization:
@@ -174,10 +182,7 @@ class Tensor:
 
     @property
     def elements(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= max(d, 1)
-        return n
+        return element_count(self.shape)
 
     @property
     def is_quantized(self) -> bool:

@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from tpulint.graph import Graph
-from tpulint.model import Op, Tensor
+from tpulint.model import Op, Tensor, element_count
 from tpulint.ruledata import default_compiler, rules_dir
 
 if sys.version_info >= (3, 11):
@@ -299,10 +299,7 @@ def _weight_op(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
     else:  # FULLY_CONNECTED, weights [C, in]
         if not shape:
             return 0, 0, "scalar weights (not modelled)"
-        fan_in = 1
-        for d in shape[1:]:
-            fan_in *= max(d, 1)
-        rows = h + _cdiv(fan_in, r.inputs_per_row)
+        rows = h + _cdiv(element_count(shape[1:]), r.inputs_per_row)
     c = shape[0]
     file_bytes = _pad(_lanes(c, r) * row * rows, r.block_bytes)
     return file_bytes, _pad(c, line) * row * rows, ""
