@@ -15,6 +15,8 @@ import flatbuffers
 from tflite.BuiltinOperator import BuiltinOperator
 from tflite.BuiltinOptions import BuiltinOptions
 
+from tpulint.float32 import f32
+
 _Buffer, _OperatorCode, _Tensor, _QuantizationParameters, _Operator, _SubGraph, _Model = (
     importlib.import_module(f"tflite.{n}")
     for n in ("Buffer", "OperatorCode", "Tensor", "QuantizationParameters", "Operator", "SubGraph", "Model")
@@ -102,7 +104,7 @@ def _bias_scales(m: M) -> dict[str, list[float]]:
         if bias is None or x is None or w is None or bias.dtype != "INT32" or bias.quant is not None or bias.scale:
             continue
         x_scale = (x.scale or [0.05])[0]
-        out[bias.name] = [struct.unpack("<f", struct.pack("<f", x_scale * s))[0] for s in (w.scale or [0.05])]
+        out[bias.name] = [f32(x_scale * s) for s in (w.scale or [0.05])]
     return out
 
 
