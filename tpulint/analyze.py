@@ -309,8 +309,13 @@ def _error_text(err_id: str, model: Model, v: Violation, compiler: str) -> str:
     prepare = prepare_checks()
     failures = prepare["failure"]
     failure = failures.get(compiler, failures["default"])
-    fields = {"model": name, "op": op or "?", "version": extra.get("version", "?"), "node": node}
-    fields["detail"] = extra.get("detail", "")
+    fields = {
+        "model": name,
+        "op": op or "?",
+        "version": extra.get("version", "?"),
+        "node": node,
+        "detail": extra.get("detail", ""),
+    }
     head, marker, _ = tmpl.partition("{failure}")
     if err_id == "prepare_failed" and marker:  # the ERROR lines, as many times as this compiler prints them
         prints = prepare["prints"]
