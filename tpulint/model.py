@@ -30,11 +30,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from tpulint import _schema
 from tpulint.errors import ModelFormatError, ModelReadError
 from tpulint.pages import RELEASE_EVERY, release_pages
+from tpulint.verify import TABLE_READ_COST
+
+if TYPE_CHECKING:
+    from tpulint.verify import _Walker as Walker
 
 # TensorType enum names (schema.fbs). Kept here so numbering never depends on the package version.
 TENSOR_TYPES: dict[int, str] = {
@@ -448,12 +452,16 @@ def _verified(data: Any, size: int, path: Path | None, where: str) -> Model:
         raise ModelFormatError(what, "TPU902")
     from tpulint.verify import read_checked
 
-    return read_checked(data, lambda: decode(data, size, path))
+    return read_checked(data, lambda check: decode(data, size, path, check))
 
 
-def decode(data: Any, size: int, path: Path | None) -> Model:
+def decode(data: Any, size: int, path: Path | None, check: Walker | None = None) -> Model:
     """Decode the flatbuffer into a :class:`Model`, trusting its offsets: call it through
-    :func:`parse_model` (or :func:`tpulint.verify.read_checked`), which check them first."""
+    :func:`parse_model` (or :func:`tpulint.verify.read_checked`), which check them first.
+
+    ``check``: the structural walk of :mod:`tpulint.verify`, when it has left the tensor tables to
+    the reader, which then checks them as it decodes them (see :class:`_TensorReader`).
+    """
     S = _schema
     r = S.Reader(data)
     buf = data
@@ -499,7 +507,6 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
         externals.append(0)
         inlines.append(inline)
     buffers = Buffers(buffer_sizes, externals, inlines)
-    nbuffers = len(buffer_sizes)
     release_pages(buf)  # the buffer tables lie among the weights: most of the file's pages
 
     metadata: dict[str, int] = {}
@@ -508,68 +515,22 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
         off = f[S.METADATA_BUFFER]
         metadata[string(m, f[S.METADATA_NAME]) or ""] = u32(buf, m + off)[0] if off else 0
 
-    dtype_names = TENSOR_TYPES
-    tensor_plans: dict[int, S.Plan] = {}  # by vtable position
-    quant_plans: dict[int, S.Plan] = {}
-    # Shapes repeat (every activation of a block, every bias of a width): one tuple per distinct
-    # value.
-    shapes: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
-    quants: dict[tuple[bytes, bytes, int], Quantization] = {}
+    tensor_reader = _TensorReader(r, buffer_sizes)
     subgraphs: list[Subgraph] = []
     for si, sg in enumerate(tables(root, mf[S.MODEL_SUBGRAPHS])):
         sf = fields(sg)
-        tensors: list[Tensor] = []
-        for ti, t in enumerate(tables(sg, sf[S.SUBGRAPH_TENSORS])):
-            if not ti % RELEASE_EVERY:
-                release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
-            vt = t - i32(buf, t)[0]  # the fields of the tensor, read in one call per vtable's plan
-            plan = tensor_plans.get(vt)
-            if plan is None:
-                plan = tensor_plans[vt] = r.plan(t, _TENSOR_FIELDS)
-            shape_at, code, bidx, name_at, quant_at, variable, sig_at, _ = plan.pick(plan.unpack(buf, t) + plan.zeros)
-            o_shape, _, _, o_name, o_quant, _, o_sig, o_sparsity = plan.offsets
-            quant = None
-            if o_quant:
-                q = t + o_quant + quant_at
-                vt = q - i32(buf, q)[0]
-                qplan = quant_plans.get(vt)
-                if qplan is None:
-                    qplan = quant_plans[vt] = r.plan(q, _QUANT_FIELDS)
-                scale_at, zp_at, qdim = qplan.pick(qplan.unpack(buf, q) + qplan.zeros)
-                o_scale, o_zp, _ = qplan.offsets
-                scale = zp = b""
-                if o_scale:
-                    vec = q + o_scale + scale_at
-                    scale = bytes(buf[vec + 4 : vec + 4 + 4 * u32(buf, vec)[0]])
-                if o_zp:
-                    vec = q + o_zp + zp_at
-                    zp = bytes(buf[vec + 4 : vec + 4 + 8 * u32(buf, vec)[0]])
-                if scale or zp:
-                    # Tensors that share their quantization (a block's activations, the inputs and
-                    # output of a concatenation, a stack of identical layers) share one object.
-                    key = (scale, zp, qdim)
-                    quant = quants.get(key)
-                    if quant is None:
-                        quant = quants[key] = Quantization.packed(scale, zp, qdim)
-            shape = _int_vector(buf, t + o_shape + shape_at, shapes) if o_shape else ()
-            sig = (_int_vector(buf, t + o_sig + sig_at, shapes) or None) if o_sig else None
-            name = ""
-            if o_name:
-                at = t + o_name + name_at
-                name = str(buf[at + 4 : at + 4 + u32(buf, at)[0]], "utf-8", "replace")
-            tensor = Tensor(
-                ti,
-                name,
-                dtype_names.get(code) or f"TYPE_{code}",
-                shape,
-                sig,
-                bidx,
-                buffer_sizes[bidx] if bidx < nbuffers else 0,
-                quant,
-                bool(variable),
-                bool(o_sparsity),
-            )
-            tensors.append(tensor)
+        off = sf[S.SUBGRAPH_TENSORS]
+        vec = sg + off + u32(buf, sg + off)[0] if off else 0
+        if check is not None and off and check.take_tensor_tables(vec, si):
+            # The walk left these tables to the reader: it checks them as it decodes them.
+            try:
+                tensors, copies, budget, reads = tensor_reader.read(si, tables(sg, off), check)
+                check.tensor_tables_read(vec, copies, budget, reads, si)
+            except _Recheck:  # a defect, or a reference the reader does not check: the walk's checks
+                check.walk_tensor_tables(vec, si)  # raise its error for a defect
+                tensors = tensor_reader.read(si, tables(sg, off), None)[0]
+        else:
+            tensors = tensor_reader.read(si, tables(sg, off), None)[0]
         ops: list[Op] = []
         nopcodes = len(opcodes)
         # Tensor indices above 256 are separate int objects (28 bytes each): in a large model the
@@ -631,6 +592,204 @@ def decode(data: Any, size: int, path: Path | None) -> Model:
     )
 
 
+class _Recheck(Exception):
+    """A tensor table failed the reader's checks, or names something they do not cover."""
+
+
+class _TensorReader:
+    """Decodes the tensor tables of each subgraph, sharing between them one :class:`~tpulint._schema.Plan`
+    per vtable, one tuple per distinct shape and one object per distinct quantization.
+
+    Given the structural walk (``check``), it also checks each table as it decodes it, exactly as
+    the walk would (:mod:`tpulint.verify`): the table and its vtable inside the file, the shape,
+    name, quantization and shape signature inside it, the quantization's min, max, scale and zero
+    point vectors too, strings NUL-terminated, and the walk's work and read budgets. Tensors are
+    the most numerous tables of a model; checking them in the pass that reads them halves the
+    Python steps spent on them (issue 7). Any failure, or a table naming something these checks do
+    not cover (sparsity, variant sub-types, custom quantization), raises :class:`_Recheck`: the
+    caller has the walk check the vector (raising its error) and reads it again unchecked.
+    """
+
+    __slots__ = (
+        "buffer_sizes",
+        "quant_checks",
+        "quant_plans",
+        "quants",
+        "reader",
+        "shapes",
+        "tensor_checks",
+        "tensor_plans",
+    )
+
+    def __init__(self, reader: _schema.Reader, buffer_sizes: array[int]) -> None:
+        self.reader = reader
+        self.buffer_sizes = buffer_sizes
+        self.tensor_plans: dict[int, _schema.Plan] = {}  # by vtable position
+        self.quant_plans: dict[int, _schema.Plan] = {}
+        # The walk's verdict on each vtable: (table size, whether these checks cover it).
+        self.tensor_checks: dict[int, tuple[int, bool]] = {}
+        self.quant_checks: dict[int, tuple[int, bool]] = {}
+        # Shapes repeat (every activation of a block, every bias of a width): one tuple per
+        # distinct value.
+        self.shapes: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
+        self.quants: dict[tuple[bytes, bytes, int], Quantization] = {}
+
+    def read(
+        self, si: int, positions: Sequence[int], check: Walker | None
+    ) -> tuple[list[Tensor], array[int], int, int]:
+        """The tensors of subgraph ``si`` (tables at ``positions``); with ``check``, also what was
+        copied out of each table (read budget) and the walk's work and read budgets left."""
+        buf = self.reader.buf
+        i32, u32, int32_unpacker = _schema.i32, _schema.u32, _schema.int32_unpacker
+        r = self.reader
+        tensor_plans, quant_plans = self.tensor_plans, self.quant_plans
+        tensor_checks, quant_checks = self.tensor_checks, self.quant_checks
+        shapes, quants = self.shapes, self.quants
+        buffer_sizes = self.buffer_sizes
+        nbuffers = len(buffer_sizes)
+        dtype_names = TENSOR_TYPES
+        checking = check is not None
+        n = len(buf)
+        last = n - 4
+        budget, reads = (check.budget, check.reads) if check is not None else (0, 0)
+        copied = 0
+        copies: array[int] = array("q")
+        tensors: list[Tensor] = []
+        for ti, t in enumerate(positions):
+            if not ti % RELEASE_EVERY:
+                release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
+            # 1. Where everything lies (checked, with the walk: nothing is copied out yet).
+            if checking and t > last:
+                raise _Recheck
+            vt = t - i32(buf, t)[0]
+            if check is not None:
+                checked = tensor_checks.get(vt)
+                if checked is None:
+                    checked = tensor_checks[vt] = check.reader_vtable(t, False)
+                size, covered = checked
+                if not covered or t + size > n:
+                    raise _Recheck
+                budget -= size
+                copied = TABLE_READ_COST
+            plan = tensor_plans.get(vt)  # the fields of the tensor, read in one call per vtable's plan
+            if plan is None:
+                plan = tensor_plans[vt] = r.plan(t, _TENSOR_FIELDS)
+            shape_at, code, bidx, name_at, quant_at, variable, sig_at, _ = plan.pick(plan.unpack(buf, t) + plan.zeros)
+            o_shape, _, _, o_name, o_quant, _, o_sig, o_sparsity = plan.offsets
+            scale_at = scale_end = zp_at = zp_end = 0  # the quantization's vectors: none
+            if o_quant:
+                q = t + o_quant + quant_at
+                if checking and q > last:
+                    raise _Recheck
+                vt = q - i32(buf, q)[0]
+                if check is not None:
+                    checked = quant_checks.get(vt)
+                    if checked is None:
+                        checked = quant_checks[vt] = check.reader_vtable(q, True)
+                    size, covered = checked
+                    if not covered or q + size > n:
+                        raise _Recheck
+                    budget -= size
+                    copied += TABLE_READ_COST
+                qplan = quant_plans.get(vt)
+                if qplan is None:
+                    qplan = quant_plans[vt] = r.plan(q, _QUANT_FIELDS)
+                scale_at, zp_at, qdim, min_at, max_at = qplan.pick(qplan.unpack(buf, q) + qplan.zeros)
+                o_scale, o_zp, _, o_min, o_max = qplan.offsets
+                if o_scale:
+                    scale_at += q + o_scale + 4  # the values, after the vector's length
+                    if checking and scale_at > n:
+                        raise _Recheck
+                    scale_end = scale_at + 4 * u32(buf, scale_at - 4)[0]
+                    if checking:
+                        if scale_end > n:
+                            raise _Recheck
+                        copied += scale_end - scale_at
+                if o_zp:
+                    zp_at += q + o_zp + 4
+                    if checking and zp_at > n:
+                        raise _Recheck
+                    zp_end = zp_at + 8 * u32(buf, zp_at - 4)[0]
+                    if checking:
+                        if zp_end > n:
+                            raise _Recheck
+                        copied += zp_end - zp_at
+                if checking and (o_min or o_max):  # not read, but in the file
+                    for vec in (q + o_min + min_at if o_min else -1, q + o_max + max_at if o_max else -1):
+                        if vec >= 0:
+                            if vec > last or (end := vec + 4 + 4 * u32(buf, vec)[0]) > n:
+                                raise _Recheck
+                            copied += end - vec - 4
+            shape_length = sig_length = 0
+            if o_shape:
+                shape_at += t + o_shape + 4
+                if checking and shape_at > n:
+                    raise _Recheck
+                shape_length = u32(buf, shape_at - 4)[0]
+                if checking:
+                    if shape_at + 4 * shape_length > n:
+                        raise _Recheck
+                    copied += 4 * shape_length
+            if o_sig:
+                sig_at += t + o_sig + 4
+                if checking and sig_at > n:
+                    raise _Recheck
+                sig_length = u32(buf, sig_at - 4)[0]
+                if checking:
+                    if sig_at + 4 * sig_length > n:
+                        raise _Recheck
+                    copied += 4 * sig_length
+            name_end = 0
+            if o_name:
+                name_at += t + o_name + 4
+                if checking and name_at > n:
+                    raise _Recheck
+                name_end = name_at + u32(buf, name_at - 4)[0]
+                if checking:
+                    if name_end >= n or buf[name_end]:
+                        raise _Recheck
+                    copied += name_end - name_at + 4
+            if checking:
+                # The budgets, before anything is copied: a table that shares its name or shapes
+                # with thousands of others cannot make the reader copy more than they allow.
+                reads -= copied
+                if budget < 0 or reads < 0:
+                    raise _Recheck
+                copies.append(copied)
+            # 2. The tensor.
+            quant = None
+            if scale_end > scale_at or zp_end > zp_at:
+                # Tensors that share their quantization (a block's activations, the inputs and
+                # output of a concatenation, a stack of identical layers) share one object.
+                key = (bytes(buf[scale_at:scale_end]), bytes(buf[zp_at:zp_end]), qdim)
+                quant = quants.get(key)
+                if quant is None:
+                    quant = quants[key] = Quantization.packed(*key)
+            shape: tuple[int, ...] = ()
+            if shape_length:
+                values = int32_unpacker(shape_length)(buf, shape_at)
+                shape = shapes.setdefault(values, values)
+            sig = None
+            if sig_length:
+                values = int32_unpacker(sig_length)(buf, sig_at)
+                sig = shapes.setdefault(values, values)
+            tensors.append(
+                Tensor(
+                    ti,
+                    str(buf[name_at:name_end], "utf-8", "replace") if o_name else "",
+                    dtype_names.get(code) or f"TYPE_{code}",
+                    shape,
+                    sig,
+                    bidx,
+                    buffer_sizes[bidx] if bidx < nbuffers else 0,
+                    quant,
+                    bool(variable),
+                    bool(o_sparsity),
+                )
+            )
+        return tensors, copies, budget, reads
+
+
 # What the reader takes of a Tensor and a QuantizationParameters table: (slot, struct format), read
 # by one Plan per vtable. Offsets to vectors, strings and tables are read as "I" (relative).
 _TENSOR_FIELDS: tuple[tuple[int, str], ...] = (
@@ -647,17 +806,9 @@ _QUANT_FIELDS: tuple[tuple[int, str], ...] = (
     (_schema.QUANT_SCALE, "I"),
     (_schema.QUANT_ZERO_POINT, "I"),
     (_schema.QUANT_QUANTIZED_DIMENSION, "i"),
+    (_schema.QUANT_MIN, "I"),  # only checked (when the walk left the tensor tables to the reader)
+    (_schema.QUANT_MAX, "I"),
 )
-
-
-def _int_vector(buf: Any, vec: int, seen: dict[tuple[int, ...], tuple[int, ...]]) -> tuple[int, ...]:
-    """The int32 vector at ``vec`` (its length, then the values) in one read; one tuple per
-    distinct value (shapes repeat: every activation of a block, every bias of a width)."""
-    n = _schema.u32(buf, vec)[0]
-    if not n:
-        return ()
-    values = _schema.int32_unpacker(n)(buf, vec + 4)
-    return seen.setdefault(values, values)
 
 
 def _unchanged(indices: tuple[int, ...]) -> tuple[int, ...]:

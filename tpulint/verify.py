@@ -16,6 +16,13 @@ sound), then the checks of each subgraph's indices and op graph on the tensors a
 decoded, instead of reading every op's vectors from the file a second time (issue 7). The file is
 read again there only to name a culprit, and for ops with control-flow or external custom options.
 
+The walk leaves the tensor tables, the most numerous of a model, to the reader: it checks each one
+exactly as the walk would, in the pass that decodes it, and charges the budgets before it copies
+anything out of it (see ``_Walker.take_tensor_tables``). On any failure the walk checks that
+subgraph's tensor tables itself and raises its own error. The one visible difference: in a file
+with several defects, one in a tensor table is found after those in the rest of the structure
+(operators, buffers, metadata, signatures) and in the model-level checks.
+
 Error codes (all raised as :class:`tpulint.errors.ModelFormatError`):
 
 ``TPU902`` -- not a valid TFLite flatbuffer: another file identifier than ``TFL3``, a
@@ -345,7 +352,7 @@ _TRUNCATED: Final = " (is the file truncated?)"
 # (plus a constant for tiny files). Real models use at most about 2x; only shared data goes beyond.
 READ_FACTOR: Final = 8
 _READ_SLACK: Final = 1 << 16
-_OBJECT_COST: Final = 16  # per table read (a Tensor or Op object), whatever its fields hold
+TABLE_READ_COST: Final = 16  # read budget per table read (a Tensor or Op object), whatever its fields hold
 # Blobs the reader never copies (it takes their length, or a memoryview of buffer data).
 _NOT_COPIED: Final = frozenset({("Buffer", "data"), ("Operator", "custom_options"), ("CustomQuantization", "custom")})
 _MAX_FLATBUFFER: Final = 2**31 - 1  # no flatbuffer can be larger (its offsets are signed 32-bit)
@@ -434,6 +441,14 @@ _BUFFER: Final = _LAYOUTS["Buffer"]
 _METADATA: Final = _LAYOUTS["Metadata"]
 _SIGNATURE: Final = _LAYOUTS["SignatureDef"]
 _TENSOR_MAP: Final = _LAYOUTS["TensorMap"]
+_QUANTIZATION: Final = _LAYOUTS["QuantizationParameters"]
+# The references the reader checks itself in the tables of a tensor vector the walk leaves to it
+# (see _Walker.table_vector): a tensor or quantization vtable with any other reference present
+# (sparsity, variant sub-types, custom quantization) is walked here, table by table, as it is read.
+_READER_CHECKED: Final = {
+    _TENSOR: frozenset({"shape", "name", "quantization", "shape_signature"}),
+    _QUANTIZATION: frozenset({"min", "max", "scale", "zero_point"}),
+}
 
 _U8: Final = struct.Struct("<B")
 _U16X2: Final = struct.Struct("<HH")
@@ -467,7 +482,9 @@ def _fail(code: str, message: str) -> NoReturn:
 class _Walker:
     """Walks one buffer: first the generic structure of every table, then the model's semantics."""
 
-    def __init__(self, buf: memoryview, release: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, buf: memoryview, release: Callable[[], None] = lambda: None, *, defer_tensors: bool = True
+    ) -> None:
         self.buf = buf
         self.n = len(buf)
         # Called every RELEASE_EVERY tables of a long vector: the pages read so far may go (see
@@ -488,6 +505,11 @@ class _Walker:
         # an Operator vtable has external custom options, and the ops with control-flow options.
         self.external_options = False
         self.control_flow: set[int] = set()
+        # Vectors of tensor tables left to the reader, which checks each table as it decodes it
+        # (one pass over the most numerous tables instead of two; see read_tensor_tables).
+        self.defer_tensors = defer_tensors
+        self.deferred: set[int] = set()
+        self.read_by_reader: set[int] = set()
 
     # ---- structure ------------------------------------------------------------------------------
 
@@ -546,7 +568,7 @@ class _Walker:
         self.budget -= size
         if self.budget < 0:
             self.over_budget(loc)
-        copied = _OBJECT_COST
+        copied = TABLE_READ_COST
         for offset, kind, element_size, name, targets, type_offset, copy_size in present:
             at = pos + offset
             target = at + _u32(buf, at)[0]
@@ -694,16 +716,83 @@ class _Walker:
         offsets: tuple[int, ...] = struct.unpack_from(f"<{length}I", self.buf, start)
         positions = array("q", [start + 4 * i + offset for i, offset in enumerate(offsets)])
         self.table_vectors[key] = positions
+        if layout is _TENSOR and self.defer_tensors:
+            self.deferred.add(key)
+            self.element_copies[key] = array("q")  # filled in by the reader
+            copied = self.vector_copies[key] = 4 * length  # the reader charges the tables' own
+            return copied
+        costs = self.element_tables(positions, layout, loc, name)
+        self.element_copies[key] = costs
+        copied = self.vector_copies[key] = 4 * length + sum(costs)
+        return copied
+
+    def element_tables(self, positions: array[int], layout: _Layout, loc: _Loc, name: str) -> array[int]:
+        """Check the tables of a vector of tables; return what the reader copies out of each."""
         table = self.table
         costs: array[int] = array("q")
+        length = len(positions)
         for low in range(0, length, RELEASE_EVERY):
             chunk = positions[low : low + RELEASE_EVERY]
             costs.extend([table(pos, layout, (loc, name, i)) for i, pos in enumerate(chunk, low)])
             if length > RELEASE_EVERY:
                 self.release()
-        self.element_copies[key] = costs
-        copied = self.vector_copies[key] = 4 * length + sum(costs)
-        return copied
+        return costs
+
+    # ---- tensor tables the walk left to the reader ------------------------------------------------
+    # The reader (tpulint.model.decode) checks, as it decodes them, what the walk would check of
+    # the tables of a deferred tensor vector: each table and vtable in the file, every vector and
+    # string they name in the file (strings NUL-terminated), the work and the read budget. When a
+    # check fails, or a table has a reference it does not cover, it has the walk check the whole
+    # vector here (walk_tensor_tables), which raises the walk's own error, and then reads it again
+    # without checks.
+
+    def take_tensor_tables(self, vec: int, s: int) -> bool:
+        """Whether the reader must check the tensor tables of the vector at ``vec`` (named by
+        subgraph ``s``) as it decodes them: the walk left them to it and no subgraph has read them
+        yet. A subgraph naming tables another has read is charged their read budget again (the
+        reader builds their tensors again; the walk counts shared data once per reference)."""
+        key = vec << _KEY_BITS | _TENSOR.index
+        if key in self.deferred:
+            self.deferred.discard(key)
+            self.read_by_reader.add(key)
+            return True
+        if key in self.read_by_reader:
+            self.read(sum(self.element_copies[key]), f"subgraphs[{s}].tensors")
+        return False
+
+    def reader_vtable(self, pos: int, quantization: bool) -> tuple[int, bool]:
+        """(Table size, whether the reader's checks cover its references) for the vtable of the
+        table at ``pos`` (inside the file), a tensor's or a quantization's. The vtable is checked
+        as the walk would check it; a defective one is not covered (the walk then names the first
+        defect of the tensor table, in its own order)."""
+        layout = _QUANTIZATION if quantization else _TENSOR
+        vtable = pos - _i32(self.buf, pos)[0]
+        cached = self.vtables.get(vtable << _KEY_BITS | layout.index)
+        if cached is None:
+            try:
+                cached = self.vtable(vtable, pos, layout, None)
+            except ModelFormatError:
+                return 0, False
+        _, size, present = cached
+        covered = _READER_CHECKED[layout]
+        return size, all(ref[3] in covered for ref in present)
+
+    def walk_tensor_tables(self, vec: int, s: int) -> None:
+        """Check the tensor tables of the vector at ``vec`` (of subgraph ``s``) as the walk would
+        have: raises its error for the first defect; the reader then reads them unchecked."""
+        key = vec << _KEY_BITS | _TENSOR.index
+        costs = self.element_copies[key] = self.element_tables(
+            self.table_vectors[key], _TENSOR, (None, "subgraphs", s), "tensors"
+        )
+        self.read(sum(costs), f"subgraphs[{s}].tensors")
+
+    def tensor_tables_read(self, vec: int, costs: array[int], budget: int, reads: int, s: int) -> None:
+        """Take the reader's account of the tensor tables of the vector at ``vec``: what it copied
+        out of each (read budget; the graph checks charge the report's share per op), and the work
+        and read budgets left."""
+        self.element_copies[vec << _KEY_BITS | _TENSOR.index] = costs
+        self.budget = budget
+        self.read(self.reads - reads, f"subgraphs[{s}].tensors")
 
     # ---- reading fields the structural walk has verified ---------------------------------------
 
@@ -1127,7 +1216,7 @@ class _RecordingWalker(_Walker):
     """The structural walk, noting every table it checks (each once, in walk order)."""
 
     def __init__(self, buf: memoryview) -> None:
-        super().__init__(buf)
+        super().__init__(buf, defer_tensors=False)  # every table, the tensors' too
         self.walked: dict[tuple[int, _Layout], None] = {}
 
     def table(self, pos: int, layout: _Layout, loc: _Loc) -> int:
@@ -1155,27 +1244,37 @@ def verify_tflite(buf: bytes | bytearray | memoryview | mmap.mmap) -> None:
     """
     from tpulint.model import decode
 
-    read_checked(buf, lambda: decode(buf, len(buf), None))
+    read_checked(buf, lambda check: decode(buf, len(buf), None, check))
 
 
-def read_checked(buf: bytes | bytearray | memoryview | mmap.mmap, read: Callable[[], Model]) -> Model:
+def read_checked(
+    buf: bytes | bytearray | memoryview | mmap.mmap, read: Callable[[_Walker], Model], *, defer_tensors: bool = True
+) -> Model:
     """Check the structure of ``buf``, decode it with ``read`` (safe once the structure is sound),
     then check the decoded graphs; return the decoded model.
 
     Raises :class:`~tpulint.errors.ModelFormatError` as :func:`verify_tflite` does. An exception
     other than that from ``read`` is a reader bug on a checked model and is not caught here.
+    ``read`` gets the walk, which leaves the tensor tables to it to check (see the module doc
+    string); with ``defer_tensors=False`` the walk checks them itself, before the reader: the
+    reference the reader's checks are tested against.
     """
     with memoryview(buf) as raw, raw.cast("B") as view:
-        return _verify(view, read, lambda: release_pages(buf))
+        return _verify(view, read, lambda: release_pages(buf), defer_tensors)
 
 
-def _verify(view: memoryview, read: Callable[[], Model], walked: Callable[[], None] = lambda: None) -> Model:
+def _verify(
+    view: memoryview,
+    read: Callable[[_Walker], Model],
+    walked: Callable[[], None] = lambda: None,
+    defer_tensors: bool = True,
+) -> Model:
     n = len(view)
     if n < 8:
         _fail(OUT_OF_RANGE, f"the file has only {n} bytes; a TFLite model needs at least 8{_TRUNCATED}")
     identifier = bytes(view[4:8])
     if identifier == TFLITE_IDENTIFIER:
-        return _walk(view, 8, read, walked)
+        return _walk(view, 8, read, walked, defer_tensors)
     if n >= 12 and bytes(view[8:12]) == TFLITE_IDENTIFIER:
         _fail(
             NOT_TFLITE,
@@ -1188,7 +1287,7 @@ def _verify(view: memoryview, read: Callable[[], Model], walked: Callable[[], No
             f"the file identifier is {identifier.decode('ascii')!r}, not 'TFL3': this is not a TFLite model",
         )
     try:
-        return _walk(view, 4, read, walked)
+        return _walk(view, 4, read, walked, defer_tensors)
     except ModelFormatError as error:
         _fail(
             NOT_TFLITE,
@@ -1197,7 +1296,9 @@ def _verify(view: memoryview, read: Callable[[], Model], walked: Callable[[], No
         )
 
 
-def _walk(view: memoryview, header: int, read: Callable[[], Model], walked: Callable[[], None]) -> Model:
+def _walk(
+    view: memoryview, header: int, read: Callable[[_Walker], Model], walked: Callable[[], None], defer_tensors: bool
+) -> Model:
     """The structural walk, then (after ``walked``: the pages it read are given back, see
     :func:`tpulint.pages.release_pages`) the model-level checks, the reader, and the graph checks
     on what it decoded."""
@@ -1207,11 +1308,11 @@ def _walk(view: memoryview, header: int, read: Callable[[], Model], walked: Call
         _fail(NOT_TFLITE, f"the root table offset {root} points into the {header}-byte file header")
     if root > n - 4:
         _fail(OUT_OF_RANGE, f"the root table offset {root} lies outside the {n}-byte file{_TRUNCATED}")
-    walker = _Walker(view, walked)
+    walker = _Walker(view, walked, defer_tensors=defer_tensors)
     copies = walker.table(root, _MODEL, None)
     walked()
     walker.check_model(root, copies)
-    model = read()
+    model = read(walker)  # it checks the tables the walk left to it (tensor tables)
     walker.check_graphs(root, model.subgraphs)
     walked()
     return model

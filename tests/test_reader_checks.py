@@ -1,0 +1,272 @@
+"""The reader's checks of tensor tables against the structural walk's: same verdicts, same errors.
+
+The walk of :mod:`tpulint.verify` leaves the tensor tables (the most numerous tables of a model) to
+the reader, which checks each one as it decodes it (issue 7). The reference is the walk checking
+them itself, before the reader (``read_checked(..., defer_tensors=False)``): on every sound model
+both give the same decoded model, and on a model with one defect in a tensor table the same error,
+code and message. Only the order of defects in different parts of one file may differ (the
+module doc string of :mod:`tpulint.verify`). Runs without ``../shared`` (the corpus adds models).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import broken_models as bm
+import flatbuffers
+import hostile_models as hm
+import numpy as np
+import pytest
+import tflite
+from test_schema_reader import as_oracle
+
+from tpulint import verify
+from tpulint.errors import ModelFormatError
+from tpulint.model import decode
+from tpulint.verify import READ_FACTOR
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+Outcome = tuple[Any, ...]
+
+
+def outcome(data: bytes, defer_tensors: bool) -> Outcome:
+    """("ok", the decoded model) or ("error", code, message)."""
+    try:
+        model = verify.read_checked(
+            data, lambda check: decode(data, len(data), None, check), defer_tensors=defer_tensors
+        )
+    except ModelFormatError as error:
+        return ("error", error.code, error.message)
+    return ("ok", as_oracle(model))
+
+
+def assert_same(data: bytes) -> Outcome:
+    reader_checks, walk_checks = outcome(data, True), outcome(data, False)
+    assert reader_checks == walk_checks
+    return reader_checks
+
+
+def _models() -> list[Path]:
+    found = sorted(FIXTURES.glob("*.tflite"))
+    if CORPUS.is_dir():
+        found += sorted(CORPUS.rglob("*.tflite"))
+    return found
+
+
+@pytest.mark.parametrize("path", _models(), ids=lambda p: p.name)
+def test_every_sound_model_decodes_the_same(path: Path) -> None:
+    result = assert_same(path.read_bytes())
+    assert result[0] == "ok", result
+
+
+# ---- one defect in a tensor table ----------------------------------------------------------------
+
+# Fixtures with different tensor tables: per-axis and per-tensor quantization, shape signatures,
+# float and integer types, variables (the LSTM), min/max left by quantization-aware training.
+DEFECT_FIXTURES = ("int8_cnn", "dynamic_batch", "lstm", "qat_leftovers", "int16x8", "float16")
+_REFERENCES = {
+    "Tensor": ("shape", "name", "quantization", "shape_signature"),
+    "QuantizationParameters": ("min", "max", "scale", "zero_point"),
+}
+
+
+def _u32(data: bytes | bytearray, at: int) -> int:
+    return int(struct.unpack_from("<I", data, at)[0])
+
+
+def _patched(data: bytes, at: int, fmt: str, value: int) -> bytes:
+    out = bytearray(data)
+    struct.pack_into(fmt, out, at, value)
+    return bytes(out)
+
+
+def single_defects(data: bytes, tables: int = 10) -> Iterator[tuple[str, bytes]]:
+    """(label, mutant) with one defect in one of the first ``tables`` tensor and quantization
+    tables of the model: the table's vtable offset, a reference past the end of the file, a
+    vector or string longer than the file, a string without its NUL."""
+    n = len(data)
+    seen = 0
+    for pos, layout, fields in verify.walked_tables(data):
+        names = _REFERENCES.get(layout.name)
+        if names is None or seen >= tables:
+            continue
+        seen += 1
+        yield f"{layout.name}@{pos} vtable far away", _patched(data, pos, "<i", -0x7FFF0000)
+        yield f"{layout.name}@{pos} vtable at the end", _patched(data, pos, "<i", pos - (n - 2))
+        for name in names:
+            offset = fields[layout.slot_of[name]]
+            if not offset:
+                continue
+            at = pos + offset
+            target = at + _u32(data, at)
+            label = f"{layout.name}@{pos}.{name}"
+            yield f"{label} -> past the end", _patched(data, at, "<I", n - at)
+            yield f"{label} -> 2 GiB away", _patched(data, at, "<I", 0x7FFFFFF0)
+            yield f"{label} length 2**31", _patched(data, target, "<I", 0x80000000)
+            if name == "quantization":
+                continue  # a table, not a vector: the other two cover it, its fields come as its own table
+            yield f"{label} length to the end", _patched(data, target, "<I", n - target - 3)
+            if name == "name":
+                end = target + 4 + _u32(data, target)
+                yield f"{label} without NUL", _patched(data, end, "<B", ord("x"))
+
+
+def _defect_cases() -> Iterator[Any]:
+    for stem in DEFECT_FIXTURES:
+        data = (FIXTURES / f"{stem}.tflite").read_bytes()
+        for label, mutant in single_defects(data):
+            yield pytest.param(mutant, id=f"{stem}:{label}")
+
+
+@pytest.mark.parametrize("mutant", list(_defect_cases()))
+def test_one_defect_in_a_tensor_table_gives_the_walks_error(mutant: bytes) -> None:
+    assert_same(mutant)
+
+
+def test_the_defects_are_defects() -> None:
+    """Most of the mutants above are refused (a few references may land on other sound data)."""
+    results = [
+        outcome(m, True)
+        for stem in DEFECT_FIXTURES[:2]
+        for _, m in single_defects((FIXTURES / f"{stem}.tflite").read_bytes())
+    ]
+    refused = [r for r in results if r[0] == "error"]
+    assert len(refused) > 0.9 * len(results)
+    assert {r[1] for r in refused} >= {"TPU902", "TPU903", "TPU906"}
+
+
+def test_the_mutation_suites_walk_still_lists_tensor_tables() -> None:
+    """``walked_tables`` (the mutation suite and the fuzz harness) walks every table itself."""
+    data = (FIXTURES / "int8_cnn.tflite").read_bytes()
+    layouts = {layout.name for _, layout, _ in verify.walked_tables(data)}
+    assert {"Tensor", "QuantizationParameters"} <= layouts
+
+
+# ---- budgets -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: hm.shared_name(readers=2000, name_bytes=50_000),
+        lambda: hm.shared_shape(readers=2000, rank=10_000),
+        lambda: hm.shared_quantization(2000, 10_000),
+        lambda: bm.repeated_subgraph_model(repeats=100, tensors=300),
+    ],
+    ids=["shared-name", "shared-shape", "shared-quantization", "repeated-tensor-vector"],
+)
+def test_shared_tensor_data_is_refused_before_it_is_copied(make: Any) -> None:
+    """Each would make the reader build 100 MB or more; the budget stops it first, whichever of
+    the walk and the reader checks the tensor tables."""
+    data = make()
+    for defer in (True, False):
+        tracemalloc.start()
+        try:
+            result = outcome(data, defer)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert result[:2] == ("error", "TPU906"), result
+        assert peak < (READ_FACTOR + 2) * len(data) + 2**20, (defer, peak)
+
+
+def test_one_tensor_table_named_thousands_of_times_exhausts_the_walks_budget_either_way() -> None:
+    """The work budget: a tensor vector naming one table 5,000 times costs more to check than
+    twice the file; the reader charges it per table, as the walk does, and gives the walk's error.
+    (Where the budget runs out may differ by a table: the walk charges the buffer tables after
+    the tensors', and before the reader's.)"""
+    b = flatbuffers.Builder(1024)
+    name, shape = b.CreateString("t"), bm._int32s(b, [1, 2, 3, 4])
+    tflite.TensorStart(b)
+    tflite.TensorAddShape(b, shape)
+    tflite.TensorAddName(b, name)
+    tensor_vector = bm._tables(b, [tflite.TensorEnd(b)] * 5000)
+    io = bm._int32s(b, [0])
+    tflite.SubGraphStart(b)
+    tflite.SubGraphAddTensors(b, tensor_vector)
+    tflite.SubGraphAddInputs(b, io)
+    tflite.SubGraphAddOutputs(b, io)
+    data = bm._finish_model(b, [tflite.SubGraphEnd(b)])
+    for defer in (True, False):
+        result = outcome(data, defer)
+        assert result[:2] == ("error", "TPU906"), result
+        assert re.fullmatch(r"subgraphs\[0\]\.tensors\[20\d\d\]: tables and vectors overlap or repeat .*", result[2])
+
+
+def test_the_same_sharing_at_a_benign_scale_is_accepted_either_way() -> None:
+    for data in (hm.shared_name(readers=20, name_bytes=200), bm.repeated_subgraph_model(repeats=3, tensors=30)):
+        assert assert_same(data)[0] == "ok"
+
+
+# ---- tables the reader's checks do not cover -----------------------------------------------------
+
+
+def _model_with(tensor_extra: str) -> bytes:
+    """A RELU model whose input tensor has sparsity parameters or a custom quantization."""
+    b = flatbuffers.Builder(1024)
+    extra = 0
+    if tensor_extra == "sparsity":
+        order = b.CreateNumpyVector(np.asarray([0, 1], dtype=np.int32))
+        tflite.SparsityParametersStart(b)
+        tflite.SparsityParametersAddTraversalOrder(b, order)
+        extra = tflite.SparsityParametersEnd(b)
+    else:
+        custom = b.CreateNumpyVector(np.asarray([1, 2, 3], dtype=np.uint8))
+        tflite.CustomQuantizationStart(b)
+        tflite.CustomQuantizationAddCustom(b, custom)
+        details = tflite.CustomQuantizationEnd(b)
+        scale = b.CreateNumpyVector(np.asarray([0.5], dtype=np.float32))
+        tflite.QuantizationParametersStart(b)
+        tflite.QuantizationParametersAddScale(b, scale)
+        tflite.QuantizationParametersAddDetailsType(b, 1)  # QuantizationDetails.CustomQuantization
+        tflite.QuantizationParametersAddDetails(b, details)
+        extra = tflite.QuantizationParametersEnd(b)
+    tensors = []
+    for k, name in enumerate(("x", "y")):
+        name_offset = b.CreateString(name)
+        shape = b.CreateNumpyVector(np.asarray([2, 2], dtype=np.int32))
+        tflite.TensorStart(b)
+        tflite.TensorAddShape(b, shape)
+        tflite.TensorAddName(b, name_offset)
+        if k == 0 and tensor_extra == "sparsity":
+            tflite.TensorAddSparsity(b, extra)
+        elif k == 0:
+            tflite.TensorAddQuantization(b, extra)
+        tensors.append(tflite.TensorEnd(b))
+    tensor_vector = bm._tables(b, tensors)
+    inputs, outputs = bm._int32s(b, [0]), bm._int32s(b, [1])
+    op_inputs, op_outputs = bm._int32s(b, [0, 0]), bm._int32s(b, [1])
+    tflite.OperatorStart(b)
+    tflite.OperatorAddInputs(b, op_inputs)
+    tflite.OperatorAddOutputs(b, op_outputs)
+    op_vector = bm._tables(b, [tflite.OperatorEnd(b)])
+    tflite.SubGraphStart(b)
+    tflite.SubGraphAddTensors(b, tensor_vector)
+    tflite.SubGraphAddInputs(b, inputs)
+    tflite.SubGraphAddOutputs(b, outputs)
+    tflite.SubGraphAddOperators(b, op_vector)
+    return bm._finish_model(b, [tflite.SubGraphEnd(b)])
+
+
+@pytest.mark.parametrize("extra", ["sparsity", "custom-quantization"])
+def test_tables_the_reader_does_not_cover_are_walked(extra: str) -> None:
+    data = _model_with(extra)
+    result = assert_same(data)
+    assert result[0] == "ok", result
+    tensor = result[1]["subgraphs"][0][2][0]
+    assert tensor[1] == "x" and tensor[3] == (2, 2)
+    for label, mutant in single_defects(data):
+        assert_same(mutant), label
+    # A defect inside what only the walk checks: the sparsity's vector or the custom blob past the end.
+    for pos, layout, fields in verify.walked_tables(data):
+        if layout.name in ("SparsityParameters", "CustomQuantization"):
+            at = pos + fields[0]
+            result = assert_same(_patched(data, at, "<I", len(data) - at))
+            assert result[:2] == ("error", "TPU903"), result
