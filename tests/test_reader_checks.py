@@ -2,7 +2,7 @@
 
 The walk of :mod:`tpulint.verify` leaves the tensor tables (the most numerous tables of a model) to
 the reader, which checks each one as it decodes it (issue 7). The reference is the walk checking
-them itself, before the reader (``read_checked(..., defer_tensors=False)``): on every sound model
+them itself, before the reader (``read_checked(..., reader_checks=False)``): on every sound model
 both give the same decoded model, and on a model with one defect in a tensor table the same error,
 code and message. Only the order of defects in different parts of one file may differ (the
 module doc string of :mod:`tpulint.verify`). Runs without ``../shared`` (the corpus adds models).
@@ -24,6 +24,8 @@ import numpy as np
 import pytest
 import tflite
 from test_schema_reader import as_oracle
+from tflite.BuiltinOptions import BuiltinOptions
+from tflite.BuiltinOptions2 import BuiltinOptions2
 
 from tpulint import verify
 from tpulint.errors import ModelFormatError
@@ -36,11 +38,11 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 Outcome = tuple[Any, ...]
 
 
-def outcome(data: bytes, defer_tensors: bool) -> Outcome:
+def outcome(data: bytes, reader_checks: bool) -> Outcome:
     """("ok", the decoded model) or ("error", code, message)."""
     try:
         model = verify.read_checked(
-            data, lambda check: decode(data, len(data), None, check), defer_tensors=defer_tensors
+            data, lambda check: decode(data, len(data), None, check), reader_checks=reader_checks
         )
     except ModelFormatError as error:
         return ("error", error.code, error.message)
@@ -68,13 +70,23 @@ def test_every_sound_model_decodes_the_same(path: Path) -> None:
 
 # ---- one defect in a tensor table ----------------------------------------------------------------
 
-# Fixtures with different tensor tables: per-axis and per-tensor quantization, shape signatures,
-# float and integer types, variables (the LSTM), min/max left by quantization-aware training.
-DEFECT_FIXTURES = ("int8_cnn", "dynamic_batch", "lstm", "qat_leftovers", "int16x8", "float16")
-_REFERENCES = {
-    "Tensor": ("shape", "name", "quantization", "shape_signature"),
-    "QuantizationParameters": ("min", "max", "scale", "zero_point"),
-}
+# Fixtures with different tensor and operator tables: per-axis and per-tensor quantization, shape
+# signatures, float and integer types, variables and intermediates (the LSTM), min/max left by
+# quantization-aware training, options tables with vectors (RESHAPE's new_shape, SQUEEZE's dims).
+DEFECT_FIXTURES = (
+    "int8_cnn",
+    "dynamic_batch",
+    "lstm",
+    "qat_leftovers",
+    "int16x8",
+    "float16",
+    "float_cnn",
+    "rule_TPU502_cond",
+)
+
+
+def _checked_by_the_reader(layout_name: str) -> bool:
+    return layout_name in ("Tensor", "QuantizationParameters", "Operator") or layout_name.endswith("Options")
 
 
 def _u32(data: bytes | bytearray, at: int) -> int:
@@ -87,21 +99,21 @@ def _patched(data: bytes, at: int, fmt: str, value: int) -> bytes:
     return bytes(out)
 
 
-def single_defects(data: bytes, tables: int = 10) -> Iterator[tuple[str, bytes]]:
-    """(label, mutant) with one defect in one of the first ``tables`` tensor and quantization
-    tables of the model: the table's vtable offset, a reference past the end of the file, a
-    vector or string longer than the file, a string without its NUL."""
+def single_defects(data: bytes, tables: int = 12) -> Iterator[tuple[str, bytes]]:
+    """(label, mutant) with one defect in one of the first ``tables`` tensor, quantization,
+    operator and options tables of the model: the table's vtable offset, a reference past the
+    end of the file, a vector or string longer than the file, a string without its NUL."""
     n = len(data)
-    seen = 0
+    seen: dict[str, int] = {}
     for pos, layout, fields in verify.walked_tables(data):
-        names = _REFERENCES.get(layout.name)
-        if names is None or seen >= tables:
+        kind = "Options" if layout.name.endswith("Options") else layout.name
+        if not _checked_by_the_reader(layout.name) or seen.get(kind, 0) >= tables:
             continue
-        seen += 1
+        seen[kind] = seen.get(kind, 0) + 1
         yield f"{layout.name}@{pos} vtable far away", _patched(data, pos, "<i", -0x7FFF0000)
         yield f"{layout.name}@{pos} vtable at the end", _patched(data, pos, "<i", pos - (n - 2))
-        for name in names:
-            offset = fields[layout.slot_of[name]]
+        for slot, ref_kind, _, name, _ in layout.refs:
+            offset = fields[slot]
             if not offset:
                 continue
             at = pos + offset
@@ -109,11 +121,11 @@ def single_defects(data: bytes, tables: int = 10) -> Iterator[tuple[str, bytes]]
             label = f"{layout.name}@{pos}.{name}"
             yield f"{label} -> past the end", _patched(data, at, "<I", n - at)
             yield f"{label} -> 2 GiB away", _patched(data, at, "<I", 0x7FFFFFF0)
+            if ref_kind not in (verify._VECTOR, verify._STRING):
+                continue  # a table: its own fields come as its own table
             yield f"{label} length 2**31", _patched(data, target, "<I", 0x80000000)
-            if name == "quantization":
-                continue  # a table, not a vector: the other two cover it, its fields come as its own table
             yield f"{label} length to the end", _patched(data, target, "<I", n - target - 3)
-            if name == "name":
+            if ref_kind == verify._STRING:
                 end = target + 4 + _u32(data, target)
                 yield f"{label} without NUL", _patched(data, end, "<B", ord("x"))
 
@@ -128,6 +140,37 @@ def _defect_cases() -> Iterator[Any]:
 @pytest.mark.parametrize("mutant", list(_defect_cases()))
 def test_one_defect_in_a_tensor_table_gives_the_walks_error(mutant: bytes) -> None:
     assert_same(mutant)
+
+
+def _running_past_the_end(data: bytes, pos: int) -> bytes | None:
+    """The model with one reference to the table at ``pos`` moved to a copy of its first bytes
+    appended to the file: a sound vtable, but the table runs past the end (None if no reference
+    to it is found)."""
+    n = len(data)
+    vtable = pos - struct.unpack_from("<i", data, pos)[0]
+    if struct.unpack_from("<H", data, vtable + 2)[0] <= 4:
+        return None  # a table of no fields fits in the 4 bytes appended
+    for at in range(8, n - 3, 4):
+        if at + _u32(data, at) == pos:
+            return _patched(data + struct.pack("<i", n - vtable), at, "<I", n - at)
+    return None
+
+
+@pytest.mark.parametrize("stem", DEFECT_FIXTURES[:3])
+def test_a_table_running_past_the_end_gives_the_walks_error(stem: str) -> None:
+    data = (FIXTURES / f"{stem}.tflite").read_bytes()
+    tried = set()
+    for pos, layout, _ in verify.walked_tables(data):
+        kind = "Options" if layout.name.endswith("Options") else layout.name
+        if not _checked_by_the_reader(layout.name) or kind in tried:
+            continue
+        mutant = _running_past_the_end(data, pos)
+        if mutant is None:
+            continue
+        tried.add(kind)
+        result = assert_same(mutant)
+        assert result[:2] == ("error", "TPU903") and "runs past the end" in result[2], result
+    assert tried == {"Tensor", "QuantizationParameters", "Operator", "Options"}
 
 
 def test_the_defects_are_defects() -> None:
@@ -208,16 +251,18 @@ def test_the_same_sharing_at_a_benign_scale_is_accepted_either_way() -> None:
 # ---- tables the reader's checks do not cover -----------------------------------------------------
 
 
-def _model_with(tensor_extra: str) -> bytes:
-    """A RELU model whose input tensor has sparsity parameters or a custom quantization."""
+def _model_with(extra: str) -> bytes:
+    """A one-op model whose input tensor has sparsity parameters or a custom quantization, or
+    whose op has options with a vector (RESHAPE's new_shape, with custom options and mutating
+    variable inputs too) or strings (VarHandleOptions), or BuiltinOptions2 (a StableHLO transpose)."""
     b = flatbuffers.Builder(1024)
-    extra = 0
-    if tensor_extra == "sparsity":
+    sub = 0
+    if extra == "sparsity":
         order = b.CreateNumpyVector(np.asarray([0, 1], dtype=np.int32))
         tflite.SparsityParametersStart(b)
         tflite.SparsityParametersAddTraversalOrder(b, order)
-        extra = tflite.SparsityParametersEnd(b)
-    else:
+        sub = tflite.SparsityParametersEnd(b)
+    elif extra == "custom-quantization":
         custom = b.CreateNumpyVector(np.asarray([1, 2, 3], dtype=np.uint8))
         tflite.CustomQuantizationStart(b)
         tflite.CustomQuantizationAddCustom(b, custom)
@@ -227,7 +272,7 @@ def _model_with(tensor_extra: str) -> bytes:
         tflite.QuantizationParametersAddScale(b, scale)
         tflite.QuantizationParametersAddDetailsType(b, 1)  # QuantizationDetails.CustomQuantization
         tflite.QuantizationParametersAddDetails(b, details)
-        extra = tflite.QuantizationParametersEnd(b)
+        sub = tflite.QuantizationParametersEnd(b)
     tensors = []
     for k, name in enumerate(("x", "y")):
         name_offset = b.CreateString(name)
@@ -235,17 +280,47 @@ def _model_with(tensor_extra: str) -> bytes:
         tflite.TensorStart(b)
         tflite.TensorAddShape(b, shape)
         tflite.TensorAddName(b, name_offset)
-        if k == 0 and tensor_extra == "sparsity":
-            tflite.TensorAddSparsity(b, extra)
-        elif k == 0:
-            tflite.TensorAddQuantization(b, extra)
+        if k == 0 and extra == "sparsity":
+            tflite.TensorAddSparsity(b, sub)
+        elif k == 0 and extra == "custom-quantization":
+            tflite.TensorAddQuantization(b, sub)
         tensors.append(tflite.TensorEnd(b))
     tensor_vector = bm._tables(b, tensors)
     inputs, outputs = bm._int32s(b, [0]), bm._int32s(b, [1])
     op_inputs, op_outputs = bm._int32s(b, [0, 0]), bm._int32s(b, [1])
+    options = custom = mutating = 0
+    if extra == "reshape":
+        new_shape = bm._int32s(b, [4])
+        tflite.ReshapeOptionsStart(b)
+        tflite.ReshapeOptionsAddNewShape(b, new_shape)
+        options = tflite.ReshapeOptionsEnd(b)
+        custom = b.CreateNumpyVector(np.asarray([7, 7, 7], dtype=np.uint8))
+        mutating = b.CreateNumpyVector(np.asarray([0, 1], dtype=np.uint8))
+    elif extra == "var-handle":
+        container, shared = b.CreateString("c"), b.CreateString("shared")
+        tflite.VarHandleOptionsStart(b)
+        tflite.VarHandleOptionsAddContainer(b, container)
+        tflite.VarHandleOptionsAddSharedName(b, shared)
+        options = tflite.VarHandleOptionsEnd(b)
+    elif extra == "options2":
+        permutation = b.CreateNumpyVector(np.asarray([1, 0], dtype=np.int64))
+        tflite.StablehloTransposeOptionsStart(b)
+        tflite.StablehloTransposeOptionsAddPermutation(b, permutation)
+        options = tflite.StablehloTransposeOptionsEnd(b)
     tflite.OperatorStart(b)
     tflite.OperatorAddInputs(b, op_inputs)
     tflite.OperatorAddOutputs(b, op_outputs)
+    if extra == "reshape":
+        tflite.OperatorAddBuiltinOptionsType(b, BuiltinOptions.ReshapeOptions)
+        tflite.OperatorAddBuiltinOptions(b, options)
+        tflite.OperatorAddCustomOptions(b, custom)
+        tflite.OperatorAddMutatingVariableInputs(b, mutating)
+    elif extra == "var-handle":
+        tflite.OperatorAddBuiltinOptionsType(b, BuiltinOptions.VarHandleOptions)
+        tflite.OperatorAddBuiltinOptions(b, options)
+    elif extra == "options2":
+        tflite.OperatorAddBuiltinOptions2Type(b, BuiltinOptions2.StablehloTransposeOptions)
+        tflite.OperatorAddBuiltinOptions2(b, options)
     op_vector = bm._tables(b, [tflite.OperatorEnd(b)])
     tflite.SubGraphStart(b)
     tflite.SubGraphAddTensors(b, tensor_vector)
@@ -255,18 +330,25 @@ def _model_with(tensor_extra: str) -> bytes:
     return bm._finish_model(b, [tflite.SubGraphEnd(b)])
 
 
-@pytest.mark.parametrize("extra", ["sparsity", "custom-quantization"])
-def test_tables_the_reader_does_not_cover_are_walked(extra: str) -> None:
+@pytest.mark.parametrize("extra", ["sparsity", "custom-quantization", "reshape", "var-handle", "options2"])
+def test_tables_with_other_references(extra: str) -> None:
+    """Sparsity, custom quantization and BuiltinOptions2 are left to the walk (the reader's checks
+    do not cover them); options with vectors the reader checks. Either way: the walk's verdict."""
     data = _model_with(extra)
     result = assert_same(data)
     assert result[0] == "ok", result
     tensor = result[1]["subgraphs"][0][2][0]
     assert tensor[1] == "x" and tensor[3] == (2, 2)
-    for label, mutant in single_defects(data):
+    op = result[1]["subgraphs"][0][3][0]
+    if extra == "reshape":
+        assert op[9] == "ReshapeOptions" and op[10]["new_shape"] == (4,) and op[11] == 3
+    mutants = list(single_defects(data))
+    assert len(mutants) > 20
+    for label, mutant in mutants:
         assert_same(mutant), label
     # A defect inside what only the walk checks: the sparsity's vector or the custom blob past the end.
     for pos, layout, fields in verify.walked_tables(data):
-        if layout.name in ("SparsityParameters", "CustomQuantization"):
+        if layout.name in ("SparsityParameters", "CustomQuantization", "StablehloTransposeOptions"):
             at = pos + fields[0]
             result = assert_same(_patched(data, at, "<I", len(data) - at))
             assert result[:2] == ("error", "TPU903"), result

@@ -28,16 +28,19 @@ import struct
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from tpulint import _schema
 from tpulint.errors import ModelFormatError, ModelReadError
 from tpulint.pages import RELEASE_EVERY, release_pages
 from tpulint.verify import TABLE_READ_COST
 
+_T = TypeVar("_T")
+
 if TYPE_CHECKING:
+    from tpulint.verify import _ReaderOptions
     from tpulint.verify import _Walker as Walker
 
 # TensorType enum names (schema.fbs). Kept here so numbering never depends on the package version.
@@ -516,57 +519,28 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
         metadata[string(m, f[S.METADATA_NAME]) or ""] = u32(buf, m + off)[0] if off else 0
 
     tensor_reader = _TensorReader(r, buffer_sizes)
+    options_checks: dict[tuple[int, int], _ReaderOptions | None] = {}
     subgraphs: list[Subgraph] = []
     for si, sg in enumerate(tables(root, mf[S.MODEL_SUBGRAPHS])):
         sf = fields(sg)
-        off = sf[S.SUBGRAPH_TENSORS]
-        vec = sg + off + u32(buf, sg + off)[0] if off else 0
-        if check is not None and off and check.take_tensor_tables(vec, si):
-            # The walk left these tables to the reader: it checks them as it decodes them.
-            try:
-                tensors, copies, budget, reads = tensor_reader.read(si, tables(sg, off), check)
-                check.tensor_tables_read(vec, copies, budget, reads, si)
-            except _Recheck:  # a defect, or a reference the reader does not check: the walk's checks
-                check.walk_tensor_tables(vec, si)  # raise its error for a defect
-                tensors = tensor_reader.read(si, tables(sg, off), None)[0]
-        else:
-            tensors = tensor_reader.read(si, tables(sg, off), None)[0]
-        ops: list[Op] = []
-        nopcodes = len(opcodes)
+        t_off, o_off = sf[S.SUBGRAPH_TENSORS], sf[S.SUBGRAPH_OPERATORS]
+        tensors = _read_vector(
+            check,
+            sg + t_off + u32(buf, sg + t_off)[0] if t_off else 0,
+            False,
+            si,
+            partial(tensor_reader.read, si, tables(sg, t_off)),
+        )
         # Tensor indices above 256 are separate int objects (28 bytes each): in a large model the
         # ops' index tuples would hold ten of them per op. They are replaced by the tensors' own.
         same = _same_ints([t.index for t in tensors]) if len(tensors) > 256 else _unchanged
-        for oi, o in enumerate(tables(sg, sf[S.SUBGRAPH_OPERATORS])):
-            if not oi % RELEASE_EVERY:
-                release_pages(buf)
-            f = fields(o)
-            off = f[S.OP_OPCODE_INDEX]
-            oc_idx = u32(buf, o + off)[0] if off else 0
-            if oc_idx >= nopcodes:  # the verifier's own error (its graph checks run on what this returns)
-                raise ModelFormatError(
-                    f"subgraph {si} op {oi} refers to operator code {oc_idx} but the model has {nopcodes}", "TPU904"
-                )
-            name, version, custom = opcodes[oc_idx]
-            opt_type, options = S.read_options(r, o, f)
-            off = f[S.OP_CUSTOM_OPTIONS]
-            copts = o + off + u32(buf, o + off)[0] if off else -1  # the vector: length, then bytes
-            op = Op(
-                si,
-                oi,
-                name,
-                opcode_codes[oc_idx],
-                version,
-                custom,
-                same(vector(o, f[S.OP_INPUTS], "i") or ()),
-                same(vector(o, f[S.OP_OUTPUTS], "i") or ()),
-                same(vector(o, f[S.OP_INTERMEDIATES], "i") or ()),
-                opt_type,
-                options,
-                u32(buf, copts)[0] if off else 0,
-                copts + 4 if off else -1,
-                oc_idx,
-            )
-            ops.append(op)
+        ops = _read_vector(
+            check,
+            sg + o_off + u32(buf, sg + o_off)[0] if o_off else 0,
+            True,
+            si,
+            partial(_read_ops, r, si, tables(sg, o_off), opcodes, opcode_codes, same, options_checks),
+        )
         subgraphs.append(
             Subgraph(
                 index=si,
@@ -590,6 +564,157 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
         opcodes=tuple(opcodes),
         _data=data,
     )
+
+
+def _read_vector(
+    check: Walker | None,
+    vec: int,
+    operators: bool,
+    si: int,
+    read: Callable[[Walker | None], tuple[list[_T], array[int], int, int]],
+) -> list[_T]:
+    """The tensors (or ops) of subgraph ``si``, whose tables are the vector at ``vec``, read by
+    ``read``: with the walk's checks when the walk left them to the reader (see
+    :class:`_TensorReader`), else (or after the walk has checked them: :class:`_Recheck`) without."""
+    if check is not None and vec and check.take_tables(vec, operators, si):
+        try:
+            items, copies, budget, reads = read(check)
+            check.tables_read(vec, operators, copies, budget, reads, si)
+            return items
+        except _Recheck:  # a defect, or a reference the reader does not check: the walk's checks
+            check.walk_tables(vec, operators, si)  # raise its error for a defect
+    return read(None)[0]
+
+
+# The vectors of an operator table the reader checks: (slot, element size, bytes copied per element).
+_OP_VECTORS = (
+    (_schema.OP_INPUTS, 4, 4),
+    (_schema.OP_OUTPUTS, 4, 4),
+    (_schema.OP_INTERMEDIATES, 4, 4),
+    (_schema.OP_CUSTOM_OPTIONS, 1, 0),  # its length only: never copied
+    (_schema.OP_MUTATING_VARIABLE_INPUTS, 1, 1),  # not read, but in the file
+)
+
+
+def _read_ops(
+    r: _schema.Reader,
+    si: int,
+    positions: Sequence[int],
+    opcodes: list[tuple[str, int, str | None]],
+    opcode_codes: list[int],
+    same: Callable[[tuple[int, ...]], tuple[int, ...]],
+    options_checks: dict[tuple[int, int], _ReaderOptions | None],
+    check: Walker | None,
+) -> tuple[list[Op], array[int], int, int]:
+    """The ops of subgraph ``si`` (tables at ``positions``); with ``check``, checked as the walk
+    would check them and their options tables (as :class:`_TensorReader` does for tensors), with
+    what was copied out of each (read budget) and the walk's work and read budgets left."""
+    S = _schema
+    buf = r.buf
+    fields, vector = r.fields, r.vector
+    u32, i32 = S.u32, S.i32
+    nopcodes = len(opcodes)
+    n = len(buf)
+    last = n - 4
+    budget, reads = (check.budget, check.reads) if check is not None else (0, 0)
+    copied = 0
+    copies: array[int] = array("q")
+    op_checks: dict[int, tuple[int, bool]] = {}
+    ops: list[Op] = []
+    for oi, o in enumerate(positions):
+        if not oi % RELEASE_EVERY:
+            release_pages(buf)
+        if check is not None:  # where everything lies, before anything is read
+            if o > last:
+                raise _Recheck
+            vt = o - i32(buf, o)[0]
+            checked = op_checks.get(vt)
+            if checked is None:
+                checked = op_checks[vt] = check.reader_vtable(o, "Operator")
+            size, covered = checked
+            if not covered or o + size > n:
+                raise _Recheck
+            budget -= size
+            copied = TABLE_READ_COST
+        f = fields(o)
+        if check is not None:
+            for slot, width, copy in _OP_VECTORS:
+                off = f[slot]
+                if off:
+                    at = o + off
+                    vec = at + u32(buf, at)[0]
+                    if vec > last or vec + 4 + (length := u32(buf, vec)[0]) * width > n:
+                        raise _Recheck
+                    copied += length * copy
+            off = f[S.OP_OPTIONS]
+            if off and f[S.OP_OPTIONS_TYPE] and (union_type := buf[o + f[S.OP_OPTIONS_TYPE]]):
+                at = o + off
+                target = at + u32(buf, at)[0]
+                if target > last:
+                    raise _Recheck
+                key = (target - i32(buf, target)[0], union_type)
+                if key in options_checks:
+                    options = options_checks[key]
+                else:
+                    options = options_checks[key] = check.reader_options_vtable(target, union_type)
+                if options is None:
+                    raise _Recheck
+                size, refs, calls = options
+                if size >= 0:  # a type this schema knows
+                    if target + size > n:
+                        raise _Recheck
+                    budget -= size
+                    copied += TABLE_READ_COST
+                    for offset, width, copy in refs:
+                        at = target + offset
+                        vec = at + u32(buf, at)[0]
+                        if vec > last:
+                            raise _Recheck
+                        length = u32(buf, vec)[0]
+                        if width:
+                            if vec + 4 + length * width > n:
+                                raise _Recheck
+                            copied += length * copy
+                        else:  # a string
+                            end = vec + 4 + length
+                            if end >= n or buf[end]:
+                                raise _Recheck
+                            copied += end - vec
+                    if calls:
+                        check.control_flow.add(o)
+            reads -= copied
+            if budget < 0 or reads < 0:
+                raise _Recheck
+            copies.append(copied)
+        off = f[S.OP_OPCODE_INDEX]
+        oc_idx = u32(buf, o + off)[0] if off else 0
+        if oc_idx >= nopcodes:  # the verifier's own error (its graph checks run on what this returns)
+            raise ModelFormatError(
+                f"subgraph {si} op {oi} refers to operator code {oc_idx} but the model has {nopcodes}", "TPU904"
+            )
+        name, version, custom = opcodes[oc_idx]
+        opt_type, options_read = S.read_options(r, o, f)
+        off = f[S.OP_CUSTOM_OPTIONS]
+        copts = o + off + u32(buf, o + off)[0] if off else -1  # the vector: length, then bytes
+        ops.append(
+            Op(
+                si,
+                oi,
+                name,
+                opcode_codes[oc_idx],
+                version,
+                custom,
+                same(vector(o, f[S.OP_INPUTS], "i") or ()),
+                same(vector(o, f[S.OP_OUTPUTS], "i") or ()),
+                same(vector(o, f[S.OP_INTERMEDIATES], "i") or ()),
+                opt_type,
+                options_read,
+                u32(buf, copts)[0] if off else 0,
+                copts + 4 if off else -1,
+                oc_idx,
+            )
+        )
+    return ops, copies, budget, reads
 
 
 class _Recheck(Exception):
@@ -665,7 +790,7 @@ class _TensorReader:
             if check is not None:
                 checked = tensor_checks.get(vt)
                 if checked is None:
-                    checked = tensor_checks[vt] = check.reader_vtable(t, False)
+                    checked = tensor_checks[vt] = check.reader_vtable(t, "Tensor")
                 size, covered = checked
                 if not covered or t + size > n:
                     raise _Recheck
@@ -685,7 +810,7 @@ class _TensorReader:
                 if check is not None:
                     checked = quant_checks.get(vt)
                     if checked is None:
-                        checked = quant_checks[vt] = check.reader_vtable(q, True)
+                        checked = quant_checks[vt] = check.reader_vtable(q, "QuantizationParameters")
                     size, covered = checked
                     if not covered or q + size > n:
                         raise _Recheck

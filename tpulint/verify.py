@@ -16,12 +16,13 @@ sound), then the checks of each subgraph's indices and op graph on the tensors a
 decoded, instead of reading every op's vectors from the file a second time (issue 7). The file is
 read again there only to name a culprit, and for ops with control-flow or external custom options.
 
-The walk leaves the tensor tables, the most numerous of a model, to the reader: it checks each one
-exactly as the walk would, in the pass that decodes it, and charges the budgets before it copies
-anything out of it (see ``_Walker.take_tensor_tables``). On any failure the walk checks that
-subgraph's tensor tables itself and raises its own error. The one visible difference: in a file
-with several defects, one in a tensor table is found after those in the rest of the structure
-(operators, buffers, metadata, signatures) and in the model-level checks.
+The walk leaves the tensor and operator tables, the most numerous of a model, to the reader: it
+checks each one (with its quantization or options table) exactly as the walk would, in the pass
+that decodes it, and charges the budgets before it copies anything out of it (see
+``_Walker.take_tables``). On any failure the walk checks that vector of tables itself and raises
+its own error. The one visible difference: in a file with several defects, one in a tensor or
+operator table is found after those in the rest of the structure (buffers, metadata, signatures)
+and in the model-level checks.
 
 Error codes (all raised as :class:`tpulint.errors.ModelFormatError`):
 
@@ -448,7 +449,17 @@ _QUANTIZATION: Final = _LAYOUTS["QuantizationParameters"]
 _READER_CHECKED: Final = {
     _TENSOR: frozenset({"shape", "name", "quantization", "shape_signature"}),
     _QUANTIZATION: frozenset({"min", "max", "scale", "zero_point"}),
+    _OPERATOR: frozenset(
+        {"inputs", "outputs", "intermediates", "custom_options", "mutating_variable_inputs", "builtin_options"}
+    ),
 }
+_READER_VECTORS: Final = (_TENSOR, _OPERATOR)  # the vectors of tables the walk leaves to the reader
+# The reader's checks of an options table: (size, its vectors and strings, whether it names subgraphs).
+_ReaderOptions: TypeAlias = "tuple[int, tuple[tuple[int, int, int], ...], bool]"
+
+
+def _vector_name(s: int, operators: bool) -> str:
+    return f"subgraphs[{s}].{'operators' if operators else 'tensors'}"
 
 _U8: Final = struct.Struct("<B")
 _U16X2: Final = struct.Struct("<HH")
@@ -483,7 +494,7 @@ class _Walker:
     """Walks one buffer: first the generic structure of every table, then the model's semantics."""
 
     def __init__(
-        self, buf: memoryview, release: Callable[[], None] = lambda: None, *, defer_tensors: bool = True
+        self, buf: memoryview, release: Callable[[], None] = lambda: None, *, reader_checks: bool = True
     ) -> None:
         self.buf = buf
         self.n = len(buf)
@@ -505,9 +516,9 @@ class _Walker:
         # an Operator vtable has external custom options, and the ops with control-flow options.
         self.external_options = False
         self.control_flow: set[int] = set()
-        # Vectors of tensor tables left to the reader, which checks each table as it decodes it
-        # (one pass over the most numerous tables instead of two; see read_tensor_tables).
-        self.defer_tensors = defer_tensors
+        # Vectors of tensor and operator tables left to the reader, which checks each table as it
+        # decodes it (one pass over the most numerous tables instead of two; see take_tables).
+        self.reader_checks = reader_checks
         self.deferred: set[int] = set()
         self.read_by_reader: set[int] = set()
 
@@ -716,7 +727,7 @@ class _Walker:
         offsets: tuple[int, ...] = struct.unpack_from(f"<{length}I", self.buf, start)
         positions = array("q", [start + 4 * i + offset for i, offset in enumerate(offsets)])
         self.table_vectors[key] = positions
-        if layout is _TENSOR and self.defer_tensors:
+        if layout in _READER_VECTORS and self.reader_checks:
             self.deferred.add(key)
             self.element_copies[key] = array("q")  # filled in by the reader
             copied = self.vector_copies[key] = 4 * length  # the reader charges the tables' own
@@ -738,34 +749,34 @@ class _Walker:
                 self.release()
         return costs
 
-    # ---- tensor tables the walk left to the reader ------------------------------------------------
+    # ---- tensor and operator tables the walk left to the reader ---------------------------------
     # The reader (tpulint.model.decode) checks, as it decodes them, what the walk would check of
-    # the tables of a deferred tensor vector: each table and vtable in the file, every vector and
-    # string they name in the file (strings NUL-terminated), the work and the read budget. When a
-    # check fails, or a table has a reference it does not cover, it has the walk check the whole
-    # vector here (walk_tensor_tables), which raises the walk's own error, and then reads it again
-    # without checks.
+    # the tables of a deferred tensor or operator vector: each table and vtable in the file, every
+    # vector, string and options table they name in the file (strings NUL-terminated), the work
+    # and the read budget. When a check fails, or a table has a reference it does not cover, it
+    # has the walk check the whole vector here (walk_tables), which raises the walk's own error,
+    # and then reads it again without checks.
 
-    def take_tensor_tables(self, vec: int, s: int) -> bool:
-        """Whether the reader must check the tensor tables of the vector at ``vec`` (named by
-        subgraph ``s``) as it decodes them: the walk left them to it and no subgraph has read them
-        yet. A subgraph naming tables another has read is charged their read budget again (the
-        reader builds their tensors again; the walk counts shared data once per reference)."""
-        key = vec << _KEY_BITS | _TENSOR.index
+    def take_tables(self, vec: int, operators: bool, s: int) -> bool:
+        """Whether the reader must check the tensor (or operator) tables of the vector at ``vec``,
+        named by subgraph ``s``, as it decodes them: the walk left them to it and no subgraph has
+        read them yet. A subgraph naming tables another has read is charged their read budget
+        again (the reader builds them again; the walk counts shared data once per reference)."""
+        key = vec << _KEY_BITS | (_OPERATOR if operators else _TENSOR).index
         if key in self.deferred:
             self.deferred.discard(key)
             self.read_by_reader.add(key)
             return True
         if key in self.read_by_reader:
-            self.read(sum(self.element_copies[key]), f"subgraphs[{s}].tensors")
+            self.read(sum(self.element_copies[key]), _vector_name(s, operators))
         return False
 
-    def reader_vtable(self, pos: int, quantization: bool) -> tuple[int, bool]:
+    def reader_vtable(self, pos: int, table: str) -> tuple[int, bool]:
         """(Table size, whether the reader's checks cover its references) for the vtable of the
-        table at ``pos`` (inside the file), a tensor's or a quantization's. The vtable is checked
-        as the walk would check it; a defective one is not covered (the walk then names the first
-        defect of the tensor table, in its own order)."""
-        layout = _QUANTIZATION if quantization else _TENSOR
+        table at ``pos`` (inside the file): a "Tensor", "QuantizationParameters" or "Operator".
+        The vtable is checked as the walk would check it; a defective one is not covered (the walk
+        then names the first defect of the vector, in its own order)."""
+        layout = _LAYOUTS[table]
         vtable = pos - _i32(self.buf, pos)[0]
         cached = self.vtables.get(vtable << _KEY_BITS | layout.index)
         if cached is None:
@@ -777,22 +788,51 @@ class _Walker:
         covered = _READER_CHECKED[layout]
         return size, all(ref[3] in covered for ref in present)
 
-    def walk_tensor_tables(self, vec: int, s: int) -> None:
-        """Check the tensor tables of the vector at ``vec`` (of subgraph ``s``) as the walk would
-        have: raises its error for the first defect; the reader then reads them unchecked."""
-        key = vec << _KEY_BITS | _TENSOR.index
-        costs = self.element_copies[key] = self.element_tables(
-            self.table_vectors[key], _TENSOR, (None, "subgraphs", s), "tensors"
-        )
-        self.read(sum(costs), f"subgraphs[{s}].tensors")
+    def reader_options_vtable(self, pos: int, union_type: int) -> _ReaderOptions | None:
+        """For the builtin options table at ``pos`` (inside the file) of union type ``union_type``:
+        (table size, its vectors and strings as (offset, element size or 0 for a string, bytes
+        copied per element), whether it names subgraphs); size -1 for a type this schema does not
+        know (only its offset must lie in the file); None when its vtable is defective or it has
+        sub-tables (the reader's checks do not cover them)."""
+        members = _OPERATOR.unions[_OP_OPTIONS]
+        if union_type > len(members):
+            return -1, (), False
+        layout = members[union_type - 1]
+        vtable = pos - _i32(self.buf, pos)[0]
+        cached = self.vtables.get(vtable << _KEY_BITS | layout.index)
+        if cached is None:
+            try:
+                cached = self.vtable(vtable, pos, layout, None)
+            except ModelFormatError:
+                return None
+        _, size, present = cached
+        refs = []
+        for offset, kind, element_size, _, _, _, copy_size in present:
+            if kind not in (_VECTOR, _STRING):
+                return None
+            refs.append((offset, element_size if kind == _VECTOR else 0, copy_size))
+        return size, tuple(refs), layout.names_subgraphs
 
-    def tensor_tables_read(self, vec: int, costs: array[int], budget: int, reads: int, s: int) -> None:
-        """Take the reader's account of the tensor tables of the vector at ``vec``: what it copied
-        out of each (read budget; the graph checks charge the report's share per op), and the work
-        and read budgets left."""
-        self.element_copies[vec << _KEY_BITS | _TENSOR.index] = costs
+    def walk_tables(self, vec: int, operators: bool, s: int) -> None:
+        """Check the tensor (or operator) tables of the vector at ``vec``, of subgraph ``s``, as the
+        walk would have: raises its error for the first defect; the reader then reads them
+        unchecked."""
+        layout = _OPERATOR if operators else _TENSOR
+        key = vec << _KEY_BITS | layout.index
+        costs = self.element_copies[key] = self.element_tables(
+            self.table_vectors[key], layout, (None, "subgraphs", s), "operators" if operators else "tensors"
+        )
+        self.read(sum(costs), _vector_name(s, operators))
+
+    def tables_read(
+        self, vec: int, operators: bool, costs: array[int], budget: int, reads: int, s: int
+    ) -> None:
+        """Take the reader's account of the tensor (or operator) tables of the vector at ``vec``:
+        what it copied out of each (read budget; the graph checks charge the report's share of a
+        tensor per op), and the work and read budgets left."""
+        self.element_copies[vec << _KEY_BITS | (_OPERATOR if operators else _TENSOR).index] = costs
         self.budget = budget
-        self.read(self.reads - reads, f"subgraphs[{s}].tensors")
+        self.read(self.reads - reads, _vector_name(s, operators))
 
     # ---- reading fields the structural walk has verified ---------------------------------------
 
@@ -1100,6 +1140,7 @@ _TENSOR_NAME: Final = _TENSOR.slot_of["name"]
 _TENSOR_IS_VARIABLE: Final = _TENSOR.slot_of["is_variable"]
 _OP_LARGE_OFFSET: Final = _OPERATOR.slot_of["large_custom_options_offset"]
 _OP_LARGE_SIZE: Final = _OPERATOR.slot_of["large_custom_options_size"]
+_OP_OPTIONS: Final = _OPERATOR.slot_of["builtin_options"]
 _OP_UNION_TYPES: Final = (
     _OPERATOR.slot_of["builtin_options_type"],
     _OPERATOR.slot_of["builtin_options2_type"],
@@ -1216,7 +1257,7 @@ class _RecordingWalker(_Walker):
     """The structural walk, noting every table it checks (each once, in walk order)."""
 
     def __init__(self, buf: memoryview) -> None:
-        super().__init__(buf, defer_tensors=False)  # every table, the tensors' too
+        super().__init__(buf, reader_checks=False)  # every table, the tensors' and operators' too
         self.walked: dict[tuple[int, _Layout], None] = {}
 
     def table(self, pos: int, layout: _Layout, loc: _Loc) -> int:
@@ -1248,7 +1289,7 @@ def verify_tflite(buf: bytes | bytearray | memoryview | mmap.mmap) -> None:
 
 
 def read_checked(
-    buf: bytes | bytearray | memoryview | mmap.mmap, read: Callable[[_Walker], Model], *, defer_tensors: bool = True
+    buf: bytes | bytearray | memoryview | mmap.mmap, read: Callable[[_Walker], Model], *, reader_checks: bool = True
 ) -> Model:
     """Check the structure of ``buf``, decode it with ``read`` (safe once the structure is sound),
     then check the decoded graphs; return the decoded model.
@@ -1256,25 +1297,25 @@ def read_checked(
     Raises :class:`~tpulint.errors.ModelFormatError` as :func:`verify_tflite` does. An exception
     other than that from ``read`` is a reader bug on a checked model and is not caught here.
     ``read`` gets the walk, which leaves the tensor tables to it to check (see the module doc
-    string); with ``defer_tensors=False`` the walk checks them itself, before the reader: the
+    string); with ``reader_checks=False`` the walk checks them itself, before the reader: the
     reference the reader's checks are tested against.
     """
     with memoryview(buf) as raw, raw.cast("B") as view:
-        return _verify(view, read, lambda: release_pages(buf), defer_tensors)
+        return _verify(view, read, lambda: release_pages(buf), reader_checks)
 
 
 def _verify(
     view: memoryview,
     read: Callable[[_Walker], Model],
     walked: Callable[[], None] = lambda: None,
-    defer_tensors: bool = True,
+    reader_checks: bool = True,
 ) -> Model:
     n = len(view)
     if n < 8:
         _fail(OUT_OF_RANGE, f"the file has only {n} bytes; a TFLite model needs at least 8{_TRUNCATED}")
     identifier = bytes(view[4:8])
     if identifier == TFLITE_IDENTIFIER:
-        return _walk(view, 8, read, walked, defer_tensors)
+        return _walk(view, 8, read, walked, reader_checks)
     if n >= 12 and bytes(view[8:12]) == TFLITE_IDENTIFIER:
         _fail(
             NOT_TFLITE,
@@ -1287,7 +1328,7 @@ def _verify(
             f"the file identifier is {identifier.decode('ascii')!r}, not 'TFL3': this is not a TFLite model",
         )
     try:
-        return _walk(view, 4, read, walked, defer_tensors)
+        return _walk(view, 4, read, walked, reader_checks)
     except ModelFormatError as error:
         _fail(
             NOT_TFLITE,
@@ -1297,7 +1338,7 @@ def _verify(
 
 
 def _walk(
-    view: memoryview, header: int, read: Callable[[_Walker], Model], walked: Callable[[], None], defer_tensors: bool
+    view: memoryview, header: int, read: Callable[[_Walker], Model], walked: Callable[[], None], reader_checks: bool
 ) -> Model:
     """The structural walk, then (after ``walked``: the pages it read are given back, see
     :func:`tpulint.pages.release_pages`) the model-level checks, the reader, and the graph checks
@@ -1308,7 +1349,7 @@ def _walk(
         _fail(NOT_TFLITE, f"the root table offset {root} points into the {header}-byte file header")
     if root > n - 4:
         _fail(OUT_OF_RANGE, f"the root table offset {root} lies outside the {n}-byte file{_TRUNCATED}")
-    walker = _Walker(view, walked, defer_tensors=defer_tensors)
+    walker = _Walker(view, walked, reader_checks=reader_checks)
     copies = walker.table(root, _MODEL, None)
     walked()
     walker.check_model(root, copies)
