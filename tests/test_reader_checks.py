@@ -27,6 +27,7 @@ from test_schema_reader import as_oracle
 from tflite.BuiltinOptions import BuiltinOptions
 from tflite.BuiltinOptions2 import BuiltinOptions2
 
+from tpulint import model as model_module
 from tpulint import verify
 from tpulint.errors import ModelFormatError
 from tpulint.model import decode
@@ -352,3 +353,39 @@ def test_tables_with_other_references(extra: str) -> None:
             at = pos + fields[0]
             result = assert_same(_patched(data, at, "<I", len(data) - at))
             assert result[:2] == ("error", "TPU903"), result
+
+
+# ---- ops' index tuples in large models -----------------------------------------------------------
+
+
+def _model_with_many_tensors(count: int) -> bytes:
+    """The tiny model, its tensors renumbered after ``count`` - 4 unused ones (indices above 256)."""
+
+    def change(spec: bm.ModelSpec) -> None:
+        main = spec.subgraphs[0]
+        pad = count - len(main.tensors)
+        main.tensors[:0] = [bm.TensorSpec(f"unused{k}", [1]) for k in range(pad)]
+        main.inputs = [t + pad for t in main.inputs]
+        main.outputs = [t + pad for t in main.outputs]
+        for op in main.ops:
+            op.inputs = [t + pad if t >= 0 else t for t in op.inputs]
+            op.outputs = [t + pad for t in op.outputs]
+        for sig in spec.signatures:
+            sig.inputs = [(name, t + pad) for name, t in sig.inputs]
+            sig.outputs = [(name, t + pad) for name, t in sig.outputs]
+
+    return bm.tiny_with(change)
+
+
+def test_large_models_share_the_tensors_index_ints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From ``_SHARED_INTS_FROM`` tensors on, an op's index tuples hold the tensors' own int
+    objects (no 28-byte int per index); the values are the same either way."""
+    data = _model_with_many_tensors(400)
+    plain = outcome(data, True)
+    monkeypatch.setattr(model_module, "_SHARED_INTS_FROM", 300)
+    shared = verify.read_checked(data, lambda check: decode(data, len(data), None, check))
+    assert as_oracle(shared) == plain[1]
+    sg = shared.subgraphs[0]
+    first = sg.ops[0]
+    assert first.inputs == (396, 397) and first.inputs[0] is sg.tensors[396].index
+    assert sg.ops[1].inputs[1] == -1  # "no tensor" kept as is

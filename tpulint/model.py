@@ -532,8 +532,9 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
             partial(tensor_reader.read, si, tables(sg, t_off)),
         )
         # Tensor indices above 256 are separate int objects (28 bytes each): in a large model the
-        # ops' index tuples would hold ten of them per op. They are replaced by the tensors' own.
-        same = _same_ints([t.index for t in tensors]) if len(tensors) > 256 else _unchanged
+        # ops' index tuples would hold ten of them per op. They are replaced by the tensors' own,
+        # in a model large enough for them to add up (see _SHARED_INTS_FROM).
+        same = _same_ints([t.index for t in tensors]) if len(tensors) >= _SHARED_INTS_FROM else _unchanged
         ops = _read_vector(
             check,
             sg + o_off + u32(buf, sg + o_off)[0] if o_off else 0,
@@ -934,6 +935,12 @@ _QUANT_FIELDS: tuple[tuple[int, str], ...] = (
     (_schema.QUANT_MIN, "I"),  # only checked (when the walk left the tensor tables to the reader)
     (_schema.QUANT_MAX, "I"),
 )
+
+
+# From how many tensors the ops' index tuples share the tensors' int objects. Below, the ints
+# take at most about a megabyte (32,768 tensors, about four per op), and replacing them would
+# cost more time than that saves memory: a quarter of the reading time of a 150-op model.
+_SHARED_INTS_FROM = 32_768
 
 
 def _unchanged(indices: tuple[int, ...]) -> tuple[int, ...]:
