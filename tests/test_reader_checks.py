@@ -1,7 +1,8 @@
-"""The reader's checks of tensor tables against the structural walk's: same verdicts, same errors.
+"""The reader's checks of tensor, operator and buffer tables against the structural walk's: same
+verdicts, same errors.
 
-The walk of :mod:`tpulint.verify` leaves the tensor tables (the most numerous tables of a model) to
-the reader, which checks each one as it decodes it (issue 7). The reference is the walk checking
+The walk of :mod:`tpulint.verify` leaves these tables (the most numerous of a model) to the
+reader, which checks each one as it decodes it (issue 7). The reference is the walk checking
 them itself, before the reader (``read_checked(..., reader_checks=False)``): on every sound model
 both give the same decoded model, and on a model with one defect in a tensor table the same error,
 code and message. Only the order of defects in different parts of one file may differ (the
@@ -71,7 +72,7 @@ def test_every_sound_model_decodes_the_same(path: Path) -> None:
 
 # ---- one defect in a tensor table ----------------------------------------------------------------
 
-# Fixtures with different tensor and operator tables: per-axis and per-tensor quantization, shape
+# Fixtures with different tensor, operator and buffer tables: per-axis and per-tensor quantization, shape
 # signatures, float and integer types, variables and intermediates (the LSTM), min/max left by
 # quantization-aware training, options tables with vectors (RESHAPE's new_shape, SQUEEZE's dims).
 DEFECT_FIXTURES = (
@@ -87,7 +88,7 @@ DEFECT_FIXTURES = (
 
 
 def _checked_by_the_reader(layout_name: str) -> bool:
-    return layout_name in ("Tensor", "QuantizationParameters", "Operator") or layout_name.endswith("Options")
+    return layout_name in ("Tensor", "QuantizationParameters", "Operator", "Buffer") or layout_name.endswith("Options")
 
 
 def _u32(data: bytes | bytearray, at: int) -> int:
@@ -102,7 +103,7 @@ def _patched(data: bytes, at: int, fmt: str, value: int) -> bytes:
 
 def single_defects(data: bytes, tables: int = 12) -> Iterator[tuple[str, bytes]]:
     """(label, mutant) with one defect in one of the first ``tables`` tensor, quantization,
-    operator and options tables of the model: the table's vtable offset, a reference past the
+    operator, options and buffer tables of the model: the table's vtable offset, a reference past the
     end of the file, a vector or string longer than the file, a string without its NUL."""
     n = len(data)
     seen: dict[str, int] = {}
@@ -171,7 +172,34 @@ def test_a_table_running_past_the_end_gives_the_walks_error(stem: str) -> None:
         tried.add(kind)
         result = assert_same(mutant)
         assert result[:2] == ("error", "TPU903") and "runs past the end" in result[2], result
-    assert tried == {"Tensor", "QuantizationParameters", "Operator", "Options"}
+    assert tried == {"Tensor", "QuantizationParameters", "Operator", "Options", "Buffer"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        bm.external_buffer_model,
+        lambda: bm.external_buffer_model(missing=3),
+        bm.inline_data_and_empty_external_block,
+        lambda: bm.large_custom_options(8, 16),
+        lambda: bm.large_custom_options(1_000_000, 16),
+    ],
+    ids=[
+        "external-buffer",
+        "external-buffer-cut-short",
+        "inline-and-empty-external",
+        "large-options",
+        "large-options-past-end",
+    ],
+)
+def test_data_after_the_flatbuffer(make: Any) -> None:
+    """Buffers and custom options stored after the flatbuffer (models over 2 GB): the reader's
+    check of a buffer's external block gives the walk's verdict, and so do single defects."""
+    data = make()
+    if assert_same(data)[0] != "ok":
+        return  # one defect already: a second may come first in either order
+    for _, mutant in single_defects(data):
+        assert_same(mutant)
 
 
 def test_the_defects_are_defects() -> None:

@@ -462,8 +462,9 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
     """Decode the flatbuffer into a :class:`Model`, trusting its offsets: call it through
     :func:`parse_model` (or :func:`tpulint.verify.read_checked`), which check them first.
 
-    ``check``: the structural walk of :mod:`tpulint.verify`, when it has left the tensor tables to
-    the reader, which then checks them as it decodes them (see :class:`_TensorReader`).
+    ``check``: the structural walk of :mod:`tpulint.verify`, when it has left the buffer, tensor
+    and operator tables to the reader, which then checks them as it decodes them (see
+    :class:`_TensorReader`).
     """
     S = _schema
     r = S.Reader(data)
@@ -487,29 +488,15 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
         opcodes.append((name, version or 1, string(oc, f[S.OPCODE_CUSTOM]) or None))
         opcode_codes.append(S.builtin_code_of(name))
 
-    buffer_sizes, externals, inlines = array("q"), array("q"), array("q")
-    for b in tables(root, mf[S.MODEL_BUFFERS]):
-        f = fields(b)
-        off = f[S.BUFFER_OFFSET]
-        ext_off = S.u64(buf, b + off)[0] if off else 0
-        if ext_off > 1:
-            off = f[S.BUFFER_SIZE]
-            buffer_sizes.append(S.u64(buf, b + off)[0] if off else 0)
-            externals.append(ext_off)
-            inlines.append(-1)
-            continue
-        off = f[S.BUFFER_DATA]
-        n = 0
-        inline = -1
-        if off:
-            vec = b + off + u32(buf, b + off)[0]
-            n = u32(buf, vec)[0]
-            if n > 0:
-                inline = vec + 4  # the data follows the vector's length prefix
-        buffer_sizes.append(n)
-        externals.append(0)
-        inlines.append(inline)
-    buffers = Buffers(buffer_sizes, externals, inlines)
+    off = mf[S.MODEL_BUFFERS]
+    buffers = _read_vector(
+        check,
+        root + off + u32(buf, root + off)[0] if off else 0,
+        "Buffer",
+        0,
+        partial(_read_buffers, r, tables(root, off)),
+    )
+    buffer_sizes = buffers._sizes
     release_pages(buf)  # the buffer tables lie among the weights: most of the file's pages
 
     metadata: dict[str, int] = {}
@@ -527,7 +514,7 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
         tensors = _read_vector(
             check,
             sg + t_off + u32(buf, sg + t_off)[0] if t_off else 0,
-            False,
+            "Tensor",
             si,
             partial(tensor_reader.read, si, tables(sg, t_off)),
         )
@@ -538,7 +525,7 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
         ops = _read_vector(
             check,
             sg + o_off + u32(buf, sg + o_off)[0] if o_off else 0,
-            True,
+            "Operator",
             si,
             partial(_read_ops, r, si, tables(sg, o_off), opcodes, opcode_codes, same, options_checks),
         )
@@ -570,21 +557,84 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
 def _read_vector(
     check: Walker | None,
     vec: int,
-    operators: bool,
+    table: str,
     si: int,
-    read: Callable[[Walker | None], tuple[list[_T], array[int], int, int]],
-) -> list[_T]:
-    """The tensors (or ops) of subgraph ``si``, whose tables are the vector at ``vec``, read by
-    ``read``: with the walk's checks when the walk left them to the reader (see
-    :class:`_TensorReader`), else (or after the walk has checked them: :class:`_Recheck`) without."""
-    if check is not None and vec and check.take_tables(vec, operators, si):
+    read: Callable[[Walker | None], tuple[_T, array[int], int, int]],
+) -> _T:
+    """The buffers, or the tensors or ops of subgraph ``si``, whose ``table`` tables ("Buffer",
+    "Tensor", "Operator") are the vector at ``vec``, read by ``read``: with the walk's checks when
+    the walk left them to the reader (see :class:`_TensorReader`), else (or after the walk has
+    checked them: :class:`_Recheck`) without."""
+    if check is not None and vec and check.take_tables(vec, table, si):
         try:
             items, copies, budget, reads = read(check)
-            check.tables_read(vec, operators, copies, budget, reads, si)
+            check.tables_read(vec, table, copies, budget, reads, si)
             return items
         except _Recheck:  # a defect, or a reference the reader does not check: the walk's checks
-            check.walk_tables(vec, operators, si)  # raise its error for a defect
+            check.walk_tables(vec, table, si)  # raise its error for a defect
     return read(None)[0]
+
+
+def _read_buffers(
+    r: _schema.Reader, positions: Sequence[int], check: Walker | None
+) -> tuple[Buffers, array[int], int, int]:
+    """The buffers (tables at ``positions``); with ``check``, checked as the walk would check them
+    (the table, its data vector, external data inside the file), with what was copied out of each
+    (read budget: nothing but the table) and the walk's work and read budgets left."""
+    S = _schema
+    buf = r.buf
+    fields = r.fields
+    u32, u64, i32 = S.u32, S.u64, S.i32
+    n = len(buf)
+    last = n - 4
+    budget, reads = (check.budget, check.reads) if check is not None else (0, 0)
+    checks: dict[int, tuple[int, bool]] = {}
+    copies: array[int] = array("q")
+    buffer_sizes, externals, inlines = array("q"), array("q"), array("q")
+    for b in positions:
+        if check is not None:  # where everything lies, before anything is read
+            if b > last:
+                raise _Recheck
+            vt = b - i32(buf, b)[0]
+            checked = checks.get(vt)
+            if checked is None:
+                checked = checks[vt] = check.reader_vtable(b, "Buffer")
+            size, covered = checked
+            if not covered or b + size > n:
+                raise _Recheck
+            budget -= size
+            reads -= TABLE_READ_COST
+            if budget < 0 or reads < 0:
+                raise _Recheck
+            copies.append(TABLE_READ_COST)
+        f = fields(b)
+        off = f[S.BUFFER_DATA]
+        length = 0
+        inline = -1
+        if off:
+            vec = b + off + u32(buf, b + off)[0]
+            if check is not None and vec > last:
+                raise _Recheck
+            length = u32(buf, vec)[0]
+            if check is not None and vec + 4 + length > n:
+                raise _Recheck
+            if length > 0:
+                inline = vec + 4  # the data follows the vector's length prefix
+        off = f[S.BUFFER_OFFSET]
+        ext_off = u64(buf, b + off)[0] if off else 0
+        if ext_off > 1:  # data stored after the flatbuffer (models over 2 GB)
+            off = f[S.BUFFER_SIZE]
+            ext_size = u64(buf, b + off)[0] if off else 0
+            if check is not None and ext_off + ext_size > n:
+                raise _Recheck
+            buffer_sizes.append(ext_size)
+            externals.append(ext_off)
+            inlines.append(-1)
+            continue
+        buffer_sizes.append(length)
+        externals.append(0)
+        inlines.append(inline)
+    return Buffers(buffer_sizes, externals, inlines), copies, budget, reads
 
 
 # The vectors of an operator table the reader checks: (slot, element size, bytes copied per element).

@@ -16,13 +16,14 @@ sound), then the checks of each subgraph's indices and op graph on the tensors a
 decoded, instead of reading every op's vectors from the file a second time (issue 7). The file is
 read again there only to name a culprit, and for ops with control-flow or external custom options.
 
-The walk leaves the tensor and operator tables, the most numerous of a model, to the reader: it
-checks each one (with its quantization or options table) exactly as the walk would, in the pass
-that decodes it, and charges the budgets before it copies anything out of it (see
-``_Walker.take_tables``). On any failure the walk checks that vector of tables itself and raises
-its own error. The one visible difference: in a file with several defects, one in a tensor or
-operator table is found after those in the rest of the structure (buffers, metadata, signatures)
-and in the model-level checks.
+The walk leaves the buffer, tensor and operator tables, the most numerous of a model, to the
+reader: it checks each one (with its data vector and external block, quantization or options
+table) exactly as the walk would, in the pass that decodes it, and charges the budgets before it
+copies anything out of it (see ``_Walker.take_tables``). On any failure the walk checks that
+vector of tables itself and raises its own error. The one visible difference: in a file with
+several defects, one in these tables is found after those in the rest of the structure (metadata,
+signatures, subgraph and opcode tables) and in the model-level checks, and an out-of-range opcode
+index (which the reader raises) before a later op's structural defect.
 
 Error codes (all raised as :class:`tpulint.errors.ModelFormatError`):
 
@@ -452,14 +453,20 @@ _READER_CHECKED: Final = {
     _OPERATOR: frozenset(
         {"inputs", "outputs", "intermediates", "custom_options", "mutating_variable_inputs", "builtin_options"}
     ),
+    _BUFFER: frozenset({"data"}),
 }
-_READER_VECTORS: Final = (_TENSOR, _OPERATOR)  # the vectors of tables the walk leaves to the reader
+_READER_VECTORS: Final = (_TENSOR, _OPERATOR, _BUFFER)  # the vectors of tables the walk leaves to the reader
 # The reader's checks of an options table: (size, its vectors and strings, whether it names subgraphs).
 _ReaderOptions: TypeAlias = "tuple[int, tuple[tuple[int, int, int], ...], bool]"
 
 
-def _vector_name(s: int, operators: bool) -> str:
-    return f"subgraphs[{s}].{'operators' if operators else 'tensors'}"
+# Per vector of tables the walk leaves to the reader: the field naming it (below the model, or a subgraph).
+_READER_FIELDS: Final = {"Tensor": "tensors", "Operator": "operators", "Buffer": "buffers"}
+
+
+def _vector_where(table: str, s: int) -> tuple[_Loc, str]:
+    """(Location, field name) of the vector of ``table`` tables (of subgraph ``s``)."""
+    return (None if table == "Buffer" else (None, "subgraphs", s)), _READER_FIELDS[table]
 
 _U8: Final = struct.Struct("<B")
 _U16X2: Final = struct.Struct("<HH")
@@ -516,8 +523,8 @@ class _Walker:
         # an Operator vtable has external custom options, and the ops with control-flow options.
         self.external_options = False
         self.control_flow: set[int] = set()
-        # Vectors of tensor and operator tables left to the reader, which checks each table as it
-        # decodes it (one pass over the most numerous tables instead of two; see take_tables).
+        # Vectors of buffer, tensor and operator tables left to the reader, which checks each table
+        # as it decodes it (one pass over the most numerous tables instead of two; see take_tables).
         self.reader_checks = reader_checks
         self.deferred: set[int] = set()
         self.read_by_reader: set[int] = set()
@@ -749,31 +756,33 @@ class _Walker:
                 self.release()
         return costs
 
-    # ---- tensor and operator tables the walk left to the reader ---------------------------------
+    # ---- buffer, tensor and operator tables the walk left to the reader ------------------------
     # The reader (tpulint.model.decode) checks, as it decodes them, what the walk would check of
-    # the tables of a deferred tensor or operator vector: each table and vtable in the file, every
-    # vector, string and options table they name in the file (strings NUL-terminated), the work
-    # and the read budget. When a check fails, or a table has a reference it does not cover, it
-    # has the walk check the whole vector here (walk_tables), which raises the walk's own error,
-    # and then reads it again without checks.
+    # the tables of a deferred buffer, tensor or operator vector: each table and vtable in the
+    # file, every vector, string and options table they name in the file (strings NUL-terminated),
+    # a buffer's external data, the work and the read budget. When a check fails, or a table has
+    # a reference it does not cover, it has the walk check the whole vector here (walk_tables),
+    # which raises the walk's own error, and then reads it again without checks.
 
-    def take_tables(self, vec: int, operators: bool, s: int) -> bool:
-        """Whether the reader must check the tensor (or operator) tables of the vector at ``vec``,
-        named by subgraph ``s``, as it decodes them: the walk left them to it and no subgraph has
-        read them yet. A subgraph naming tables another has read is charged their read budget
-        again (the reader builds them again; the walk counts shared data once per reference)."""
-        key = vec << _KEY_BITS | (_OPERATOR if operators else _TENSOR).index
+    def take_tables(self, vec: int, table: str, s: int = 0) -> bool:
+        """Whether the reader must check the ``table`` tables ("Tensor", "Operator" or "Buffer") of
+        the vector at ``vec`` (of subgraph ``s``) as it decodes them: the walk left them to it and
+        no subgraph has read them yet. A subgraph naming tables another has read is charged their
+        read budget again (the reader builds them again; the walk counts shared data once per
+        reference)."""
+        key = vec << _KEY_BITS | _LAYOUTS[table].index
         if key in self.deferred:
             self.deferred.discard(key)
             self.read_by_reader.add(key)
             return True
         if key in self.read_by_reader:
-            self.read(sum(self.element_copies[key]), _vector_name(s, operators))
+            self.read(sum(self.element_copies[key]), _where(*_vector_where(table, s)))
         return False
 
     def reader_vtable(self, pos: int, table: str) -> tuple[int, bool]:
         """(Table size, whether the reader's checks cover its references) for the vtable of the
-        table at ``pos`` (inside the file): a "Tensor", "QuantizationParameters" or "Operator".
+        table at ``pos`` (inside the file): a "Tensor", "QuantizationParameters", "Operator" or
+        "Buffer".
         The vtable is checked as the walk would check it; a defective one is not covered (the walk
         then names the first defect of the vector, in its own order)."""
         layout = _LAYOUTS[table]
@@ -813,26 +822,25 @@ class _Walker:
             refs.append((offset, element_size if kind == _VECTOR else 0, copy_size))
         return size, tuple(refs), layout.names_subgraphs
 
-    def walk_tables(self, vec: int, operators: bool, s: int) -> None:
-        """Check the tensor (or operator) tables of the vector at ``vec``, of subgraph ``s``, as the
-        walk would have: raises its error for the first defect; the reader then reads them
-        unchecked."""
-        layout = _OPERATOR if operators else _TENSOR
+    def walk_tables(self, vec: int, table: str, s: int = 0) -> None:
+        """Check the ``table`` tables of the vector at ``vec`` (of subgraph ``s``) as the walk would
+        have, with the external data of buffers: raises its error for the first defect; the reader
+        then reads them unchecked."""
+        layout = _LAYOUTS[table]
         key = vec << _KEY_BITS | layout.index
-        costs = self.element_copies[key] = self.element_tables(
-            self.table_vectors[key], layout, (None, "subgraphs", s), "operators" if operators else "tensors"
-        )
-        self.read(sum(costs), _vector_name(s, operators))
+        positions = self.table_vectors[key]
+        costs = self.element_copies[key] = self.element_tables(positions, layout, *_vector_where(table, s))
+        if layout is _BUFFER:
+            self.check_external_buffers(positions)
+        self.read(sum(costs), _where(*_vector_where(table, s)))
 
-    def tables_read(
-        self, vec: int, operators: bool, costs: array[int], budget: int, reads: int, s: int
-    ) -> None:
-        """Take the reader's account of the tensor (or operator) tables of the vector at ``vec``:
-        what it copied out of each (read budget; the graph checks charge the report's share of a
-        tensor per op), and the work and read budgets left."""
-        self.element_copies[vec << _KEY_BITS | (_OPERATOR if operators else _TENSOR).index] = costs
+    def tables_read(self, vec: int, table: str, costs: array[int], budget: int, reads: int, s: int = 0) -> None:
+        """Take the reader's account of the ``table`` tables of the vector at ``vec``: what it
+        copied out of each (read budget; the graph checks charge the report's share of a tensor per
+        op), and the work and read budgets left."""
+        self.element_copies[vec << _KEY_BITS | _LAYOUTS[table].index] = costs
         self.budget = budget
-        self.read(self.reads - reads, _vector_name(s, operators))
+        self.read(self.reads - reads, _where(*_vector_where(table, s)))
 
     # ---- reading fields the structural walk has verified ---------------------------------------
 
@@ -906,10 +914,8 @@ class _Walker:
         buffers = self.elements(root, fields, _MODEL_BUFFERS, _BUFFER)
         if not subgraphs:
             _fail(NOT_TFLITE, "the model has no subgraphs")
-        for b, pos in enumerate(buffers):
-            bfields = self.fields(pos, _BUFFER)
-            if bfields[_BUFFER_OFFSET]:  # only then can the data lie outside the flatbuffer
-                self.external(pos, bfields, _BUFFER_OFFSET, _BUFFER_SIZE, f"buffers[{b}]")
+        if not self.reader_checks:  # else the reader checks them (or walk_tables)
+            self.check_external_buffers(buffers)
         nbuffers = len(buffers)
         for i, pos in enumerate(self.elements(root, fields, _MODEL_METADATA, _METADATA)):
             mfields = self.fields(pos, _METADATA)
@@ -925,6 +931,13 @@ class _Walker:
         self.read(copies, "the model")
         tensor_counts = [self.vector_length(pos, self.fields(pos, _SUBGRAPH), _SG_TENSORS) for pos in subgraphs]
         self.check_signatures(root, fields, tensor_counts)
+
+    def check_external_buffers(self, buffers: Sequence[int]) -> None:
+        """Buffer data stored after the flatbuffer (``offset``/``size``) must lie in the file."""
+        for b, pos in enumerate(buffers):
+            bfields = self.fields(pos, _BUFFER)
+            if bfields[_BUFFER_OFFSET]:  # only then can the data lie outside the flatbuffer
+                self.external(pos, bfields, _BUFFER_OFFSET, _BUFFER_SIZE, f"buffers[{b}]")
 
     def check_graphs(self, root: int, decoded: Sequence[Subgraph]) -> None:
         """The subgraphs' semantics, on what the reader decoded from the checked structure (the
@@ -1257,7 +1270,7 @@ class _RecordingWalker(_Walker):
     """The structural walk, noting every table it checks (each once, in walk order)."""
 
     def __init__(self, buf: memoryview) -> None:
-        super().__init__(buf, reader_checks=False)  # every table, the tensors' and operators' too
+        super().__init__(buf, reader_checks=False)  # every table, the ones the reader checks too
         self.walked: dict[tuple[int, _Layout], None] = {}
 
     def table(self, pos: int, layout: _Layout, loc: _Loc) -> int:
@@ -1296,9 +1309,9 @@ def read_checked(
 
     Raises :class:`~tpulint.errors.ModelFormatError` as :func:`verify_tflite` does. An exception
     other than that from ``read`` is a reader bug on a checked model and is not caught here.
-    ``read`` gets the walk, which leaves the tensor tables to it to check (see the module doc
-    string); with ``reader_checks=False`` the walk checks them itself, before the reader: the
-    reference the reader's checks are tested against.
+    ``read`` gets the walk, which leaves the buffer, tensor and operator tables to it to check
+    (see the module doc string); with ``reader_checks=False`` the walk checks them itself, before
+    the reader: the reference the reader's checks are tested against.
     """
     with memoryview(buf) as raw, raw.cast("B") as view:
         return _verify(view, read, lambda: release_pages(buf), reader_checks)
@@ -1353,7 +1366,7 @@ def _walk(
     copies = walker.table(root, _MODEL, None)
     walked()
     walker.check_model(root, copies)
-    model = read(walker)  # it checks the tables the walk left to it (tensor tables)
+    model = read(walker)  # it checks the tables the walk left to it (buffers, tensors, operators)
     walker.check_graphs(root, model.subgraphs)
     walked()
     return model
