@@ -488,14 +488,7 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
         opcodes.append((name, version or 1, string(oc, f[S.OPCODE_CUSTOM]) or None))
         opcode_codes.append(S.builtin_code_of(name))
 
-    off = mf[S.MODEL_BUFFERS]
-    buffers = _read_vector(
-        check,
-        root + off + u32(buf, root + off)[0] if off else 0,
-        "Buffer",
-        0,
-        partial(_read_buffers, r, tables(root, off)),
-    )
+    buffers = _read_vector(check, r, root, mf[S.MODEL_BUFFERS], "Buffer", 0, partial(_read_buffers, r))
     buffer_sizes = buffers._sizes
     release_pages(buf)  # the buffer tables lie among the weights: most of the file's pages
 
@@ -511,23 +504,13 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
     for si, sg in enumerate(tables(root, mf[S.MODEL_SUBGRAPHS])):
         sf = fields(sg)
         t_off, o_off = sf[S.SUBGRAPH_TENSORS], sf[S.SUBGRAPH_OPERATORS]
-        tensors = _read_vector(
-            check,
-            sg + t_off + u32(buf, sg + t_off)[0] if t_off else 0,
-            "Tensor",
-            si,
-            partial(tensor_reader.read, si, tables(sg, t_off)),
-        )
+        tensors = _read_vector(check, r, sg, t_off, "Tensor", si, partial(tensor_reader.read, si))
         # Tensor indices above 256 are separate int objects (28 bytes each): in a large model the
         # ops' index tuples would hold ten of them per op. They are replaced by the tensors' own,
         # in a model large enough for them to add up (see _SHARED_INTS_FROM).
         same = _same_ints([t.index for t in tensors]) if len(tensors) >= _SHARED_INTS_FROM else _unchanged
         ops = _read_vector(
-            check,
-            sg + o_off + u32(buf, sg + o_off)[0] if o_off else 0,
-            "Operator",
-            si,
-            partial(_read_ops, r, si, tables(sg, o_off), opcodes, opcode_codes, same, options_checks),
+            check, r, sg, o_off, "Operator", si, partial(_read_ops, r, si, opcodes, opcode_codes, same, options_checks)
         )
         subgraphs.append(
             Subgraph(
@@ -556,23 +539,30 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
 
 def _read_vector(
     check: Walker | None,
-    vec: int,
+    r: _schema.Reader,
+    pos: int,
+    off: int,
     table: str,
     si: int,
-    read: Callable[[Walker | None], tuple[_T, array[int], int, int]],
+    read: Callable[[Sequence[int], Walker | None], tuple[_T, array[int], int, int]],
 ) -> _T:
-    """The buffers, or the tensors or ops of subgraph ``si``, whose ``table`` tables ("Buffer",
-    "Tensor", "Operator") are the vector at ``vec``, read by ``read``: with the walk's checks when
-    the walk left them to the reader (see :class:`_TensorReader`), else (or after the walk has
-    checked them: :class:`_Recheck`) without."""
-    if check is not None and vec and check.take_tables(vec, table, si):
-        try:
-            items, copies, budget, reads = read(check)
-            check.tables_read(vec, table, copies, budget, reads, si)
-            return items
-        except _Recheck:  # a defect, or a reference the reader does not check: the walk's checks
-            check.walk_tables(vec, table, si)  # raise its error for a defect
-    return read(None)[0]
+    """The buffers, or the tensors or ops of subgraph ``si``: the ``table`` tables ("Buffer",
+    "Tensor", "Operator") of the vector in field ``off`` of the table at ``pos``, read by ``read``:
+    with the walk's checks when the walk left them to the reader (see :class:`_TensorReader`),
+    else (or after the walk has checked them: :class:`_Recheck`) without."""
+    if check is not None and off:
+        at = pos + off
+        vec = at + _schema.u32(r.buf, at)[0]
+        positions = check.take_tables(vec, table, si)
+        if positions is not None:
+            try:
+                items, copies, budget, reads = read(positions, check)
+                check.tables_read(vec, table, copies, budget, reads, si)
+                return items
+            except _Recheck:  # a defect, or a reference the reader does not check: the walk's checks
+                check.walk_tables(vec, table, si)  # raise its error for a defect
+            return read(positions, None)[0]
+    return read(r.tables(pos, off), None)[0]
 
 
 def _read_buffers(
@@ -637,24 +627,18 @@ def _read_buffers(
     return Buffers(buffer_sizes, externals, inlines), copies, budget, reads
 
 
-# The vectors of an operator table the reader checks: (slot, element size, bytes copied per element).
-_OP_VECTORS = (
-    (_schema.OP_INPUTS, 4, 4),
-    (_schema.OP_OUTPUTS, 4, 4),
-    (_schema.OP_INTERMEDIATES, 4, 4),
-    (_schema.OP_CUSTOM_OPTIONS, 1, 0),  # its length only: never copied
-    (_schema.OP_MUTATING_VARIABLE_INPUTS, 1, 1),  # not read, but in the file
-)
+# The index vectors of an operator table, in the order of Op's fields.
+_OP_INDEX_VECTORS = (_schema.OP_INPUTS, _schema.OP_OUTPUTS, _schema.OP_INTERMEDIATES)
 
 
 def _read_ops(
     r: _schema.Reader,
     si: int,
-    positions: Sequence[int],
     opcodes: list[tuple[str, int, str | None]],
     opcode_codes: list[int],
     same: Callable[[tuple[int, ...]], tuple[int, ...]],
     options_checks: dict[tuple[int, int], _ReaderOptions | None],
+    positions: Sequence[int],
     check: Walker | None,
 ) -> tuple[list[Op], array[int], int, int]:
     """The ops of subgraph ``si`` (tables at ``positions``); with ``check``, checked as the walk
@@ -662,9 +646,10 @@ def _read_ops(
     what was copied out of each (read budget) and the walk's work and read budgets left."""
     S = _schema
     buf = r.buf
-    fields, vector = r.fields, r.vector
-    u32, i32 = S.u32, S.i32
+    fields = r.fields
+    u32, i32, int32_unpacker = S.u32, S.i32, S.int32_unpacker
     nopcodes = len(opcodes)
+    checking = check is not None
     n = len(buf)
     last = n - 4
     budget, reads = (check.budget, check.reads) if check is not None else (0, 0)
@@ -688,15 +673,36 @@ def _read_ops(
             budget -= size
             copied = TABLE_READ_COST
         f = fields(o)
-        if check is not None:
-            for slot, width, copy in _OP_VECTORS:
-                off = f[slot]
-                if off:
-                    at = o + off
-                    vec = at + u32(buf, at)[0]
-                    if vec > last or vec + 4 + (length := u32(buf, vec)[0]) * width > n:
+        # The index vectors: inputs, outputs, intermediates (each read once, checked first).
+        index_vectors: list[tuple[int, ...]] = []
+        for slot in _OP_INDEX_VECTORS:
+            off = f[slot]
+            values: tuple[int, ...] = ()
+            if off:
+                at = o + off
+                vec = at + u32(buf, at)[0]
+                if checking and vec > last:
+                    raise _Recheck
+                length = u32(buf, vec)[0]
+                if checking:
+                    if vec + 4 + 4 * length > n:
                         raise _Recheck
-                    copied += length * copy
+                    copied += 4 * length
+                if length:
+                    values = same(int32_unpacker(length)(buf, vec + 4))
+            index_vectors.append(values)
+        off = f[S.OP_CUSTOM_OPTIONS]
+        copts = o + off + u32(buf, o + off)[0] if off else -1  # the vector: length, then bytes
+        if check is not None:
+            if off and (copts > last or copts + 4 + u32(buf, copts)[0] > n):
+                raise _Recheck
+            off = f[S.OP_MUTATING_VARIABLE_INPUTS]  # not read, but in the file
+            if off:
+                at = o + off
+                vec = at + u32(buf, at)[0]
+                if vec > last or vec + 4 + (length := u32(buf, vec)[0]) > n:
+                    raise _Recheck
+                copied += length
             off = f[S.OP_OPTIONS]
             if off and f[S.OP_OPTIONS_TYPE] and (union_type := buf[o + f[S.OP_OPTIONS_TYPE]]):
                 at = o + off
@@ -745,8 +751,7 @@ def _read_ops(
             )
         name, version, custom = opcodes[oc_idx]
         opt_type, options_read = S.read_options(r, o, f)
-        off = f[S.OP_CUSTOM_OPTIONS]
-        copts = o + off + u32(buf, o + off)[0] if off else -1  # the vector: length, then bytes
+        inputs, outputs, intermediates = index_vectors
         ops.append(
             Op(
                 si,
@@ -755,13 +760,13 @@ def _read_ops(
                 opcode_codes[oc_idx],
                 version,
                 custom,
-                same(vector(o, f[S.OP_INPUTS], "i") or ()),
-                same(vector(o, f[S.OP_OUTPUTS], "i") or ()),
-                same(vector(o, f[S.OP_INTERMEDIATES], "i") or ()),
+                inputs,
+                outputs,
+                intermediates,
                 opt_type,
                 options_read,
-                u32(buf, copts)[0] if off else 0,
-                copts + 4 if off else -1,
+                u32(buf, copts)[0] if copts >= 0 else 0,
+                copts + 4 if copts >= 0 else -1,
                 oc_idx,
             )
         )

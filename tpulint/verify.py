@@ -764,20 +764,20 @@ class _Walker:
     # a reference it does not cover, it has the walk check the whole vector here (walk_tables),
     # which raises the walk's own error, and then reads it again without checks.
 
-    def take_tables(self, vec: int, table: str, s: int = 0) -> bool:
-        """Whether the reader must check the ``table`` tables ("Tensor", "Operator" or "Buffer") of
-        the vector at ``vec`` (of subgraph ``s``) as it decodes them: the walk left them to it and
-        no subgraph has read them yet. A subgraph naming tables another has read is charged their
-        read budget again (the reader builds them again; the walk counts shared data once per
-        reference)."""
+    def take_tables(self, vec: int, table: str, s: int = 0) -> array[int] | None:
+        """The positions of the ``table`` tables ("Tensor", "Operator" or "Buffer") of the vector
+        at ``vec`` (of subgraph ``s``) when the reader must check them as it decodes them: the
+        walk left them to it and no subgraph has read them yet; else None. A subgraph naming
+        tables another has read is charged their read budget again (the reader builds them again;
+        the walk counts shared data once per reference)."""
         key = vec << _KEY_BITS | _LAYOUTS[table].index
         if key in self.deferred:
             self.deferred.discard(key)
             self.read_by_reader.add(key)
-            return True
+            return self.table_vectors[key]
         if key in self.read_by_reader:
             self.read(sum(self.element_copies[key]), _where(*_vector_where(table, s)))
-        return False
+        return None
 
     def reader_vtable(self, pos: int, table: str) -> tuple[int, bool]:
         """(Table size, whether the reader's checks cover its references) for the vtable of the
