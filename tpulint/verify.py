@@ -77,7 +77,7 @@ from tpulint.errors import ModelFormatError
 from tpulint.pages import RELEASE_EVERY, release_pages
 
 if TYPE_CHECKING:
-    from tpulint.model import Model, Subgraph
+    from tpulint.model import Model, Op, Subgraph
 
 __all__ = [
     "ABSURD_SIZE",
@@ -1003,24 +1003,26 @@ class _Walker:
         if decoded and (not nbuffers or max(map(_buffer_of, decoded)) >= nbuffers):
             self.check_tensor_buffers(s, tensors, nbuffers)  # raises, naming the first culprit
         calls: list[int] = []
-        op_inputs: list[tuple[int, ...]] = []
-        op_outputs: list[tuple[int, ...]] = []
-        for i, op in enumerate(sg.ops):
-            inputs, outputs, intermediates = op.inputs, op.outputs, op.intermediates
-            self.budget -= 4 * (len(inputs) + len(outputs) + len(intermediates))
-            if self.budget < 0:
-                self.over_budget(loc)
-            # In range (or -1: no tensor)? Decided here; the message is made only for a culprit.
-            if inputs and (min(inputs) < -1 or max(inputs) >= ntensors):
-                _check_indices(inputs, ntensors, True, f"subgraph {s} op {i} input")
-            if outputs and (min(outputs) < -1 or max(outputs) >= ntensors):
-                _check_indices(outputs, ntensors, True, f"subgraph {s} op {i} output")
-            if intermediates:
-                _check_indices(intermediates, ntensors, True, f"subgraph {s} op {i} intermediate")
-            op_inputs.append(inputs)
-            op_outputs.append(outputs)
-            # Read budget: the report shows the op's custom code and its tensors' names and shapes.
-            shows += code_costs[op.opcode_index] + sum(map(show, inputs)) + sum(map(show, outputs))
+        ops = sg.ops
+        op_inputs = [op.inputs for op in ops]
+        op_outputs = [op.outputs for op in ops]
+        all_inputs = [t for inputs in op_inputs for t in inputs]
+        all_outputs = [t for outputs in op_outputs for t in outputs]
+        # Every index in range (or -1: no tensor) and the budget enough, decided for all ops at
+        # once; else the op by op checks, which name the first culprit (as they would have).
+        cost = 4 * (len(all_inputs) + len(all_outputs))
+        if (
+            self.budget < cost
+            or (all_inputs and (min(all_inputs) < -1 or max(all_inputs) >= ntensors))
+            or (all_outputs and (min(all_outputs) < -1 or max(all_outputs) >= ntensors))
+            or any(op.intermediates for op in ops)
+        ):
+            self.check_op_indices(s, ops, ntensors, loc)
+        else:
+            self.budget -= cost
+        # Read budget: the report shows each op's custom code and its tensors' names and shapes.
+        shows += sum([code_costs[op.opcode_index] for op in ops]) + sum(map(show, all_inputs))
+        shows += sum(map(show, all_outputs))
         if self.external_options or self.control_flow:
             calls = self.check_op_references(s, operators, nsub)
         self.read(shows, f"subgraphs[{s}].operators")
@@ -1043,6 +1045,18 @@ class _Walker:
         if problem:
             _fail(BAD_GRAPH, f"subgraph {s}: {problem}")
         return calls
+
+    def check_op_indices(self, s: int, ops: Sequence[Op], ntensors: int, loc: _Loc) -> None:
+        """The tensor indices of subgraph ``s``'s ops in range (-1: no tensor), op by op, charging
+        them to the work budget: raises for the first culprit."""
+        for i, op in enumerate(ops):
+            inputs, outputs, intermediates = op.inputs, op.outputs, op.intermediates
+            self.budget -= 4 * (len(inputs) + len(outputs) + len(intermediates))
+            if self.budget < 0:
+                self.over_budget(loc)
+            _check_indices(inputs, ntensors, True, f"subgraph {s} op {i} input")
+            _check_indices(outputs, ntensors, True, f"subgraph {s} op {i} output")
+            _check_indices(intermediates, ntensors, True, f"subgraph {s} op {i} intermediate")
 
     def check_tensor_buffers(self, s: int, tensors: Sequence[int], nbuffers: int) -> None:
         """Fail on the first tensor of subgraph ``s`` whose buffer index is out of range."""
