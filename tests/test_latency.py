@@ -271,6 +271,7 @@ def test_to_dict_total_and_method() -> None:
     assert d["total_ms"] == pytest.approx(sum(d[k] for k in parts))
     assert all(d[k] > 0 for k in parts if k != "cpu_ms")
     assert set(d) == {f.name for f in dataclasses.fields(e)}
+    assert d == dataclasses.asdict(e) and list(d) == list(dataclasses.asdict(e))
     assert "ESTIMATE" in e.method and "not a measurement" in e.method and "\n" not in e.method
 
 

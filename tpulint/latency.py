@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -173,7 +173,11 @@ class LatencyEstimate:
     streamed_param_bytes: int
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``dataclasses.asdict``, without its deep copies: every field is a number, string or bool."""
+        return {name: getattr(self, name) for name in _ESTIMATE_FIELDS}
+
+
+_ESTIMATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(LatencyEstimate))
 
 
 def _ceil_div(a: int, b: int) -> int:

@@ -64,13 +64,17 @@ def _detail(condition: str, line: int | None) -> str:
 
 
 def _tensor(g: Graph, op: Op, i: int) -> Tensor | None:
-    if i < len(op.inputs) and op.inputs[i] >= 0:
-        return g.tensor(op.inputs[i])
+    """Input ``i`` of ``op`` (None when absent or -1). Called several times per op and rule: it
+    indexes the subgraph's tensors itself rather than through ``Graph.tensor``."""
+    inputs = op.inputs
+    if i < len(inputs) and (t := inputs[i]) >= 0:
+        return g.subgraph.tensors[t]
     return None
 
 
 def _output(g: Graph, op: Op) -> Tensor | None:
-    return g.tensor(op.outputs[0]) if op.outputs and op.outputs[0] >= 0 else None
+    outputs = op.outputs
+    return g.subgraph.tensors[outputs[0]] if outputs and outputs[0] >= 0 else None
 
 
 def _violation(g: Graph, op: Op, observed: str, detail: str, precedence: int) -> Violation:
