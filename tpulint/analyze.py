@@ -250,13 +250,16 @@ def analyze_model(
 
     # 5. Memory: the compiler's parameter layout and cache fill for the ops on the Edge TPU.
     tpu_ops = list(part.tpu_ops) if compile_error is None else []
-    tpu_param_bytes = _unique_param_bytes(main, tpu_ops) if tpu_ops else 0
+    n_ops = len(main.subgraph.ops)
+    param_bytes = _unique_param_bytes(main, range(n_ops))
+    # The ops on the Edge TPU are distinct op indices: all of them when there are as many.
+    tpu_param_bytes = param_bytes if len(tpu_ops) == n_ops else _unique_param_bytes(main, tpu_ops)
     memory = param_memory.predict(main, tpu_ops, compiler=target.compiler)
     for r in rules[Scope.MEMORY]:
         for v in r.run(MemoryContext(param_bytes_tpu=tpu_param_bytes, prediction=memory)):
             report.findings.append(_finding(r, v))
 
-    report.summary = _summary(report, main, tpu_param_bytes, compile_error)
+    report.summary = _summary(report, param_bytes, tpu_param_bytes, compile_error)
     report.summary.on_chip_param_bytes = memory.cached_bytes
     report.summary.off_chip_param_bytes = memory.streamed_bytes
     report.memory = memory_dict(memory)
@@ -324,7 +327,7 @@ def _error_text(err_id: str, model: Model, v: Violation, compiler: str) -> str:
 
 
 def _summary(
-    report: ModelReport, main: Graph, tpu_param_bytes: int, compile_error: tuple[str, Finding] | None
+    report: ModelReport, param_bytes: int, tpu_param_bytes: int, compile_error: tuple[str, Finding] | None
 ) -> Summary:
     ops0 = [o for o in report.ops]
     s = Summary(ops_total=len(ops0))
@@ -333,7 +336,7 @@ def _summary(
     s.tpu_subgraphs = len({o.segment for o in ops0 if o.placement == "tpu"})
     s.macs_total = sum(o.macs for o in ops0)
     s.macs_tpu = sum(o.macs for o in ops0 if o.placement == "tpu")
-    s.params_total = _unique_param_bytes(main, range(len(main.subgraph.ops)))
+    s.params_total = param_bytes
     s.params_tpu = tpu_param_bytes
     if compile_error is not None:
         s.outcome = "compile_error"
