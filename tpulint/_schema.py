@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any
 
 from tpulint import _schema_data as _data
@@ -126,7 +126,7 @@ class Reader:
             return []
         rel = vector_unpacker("I", n)(self.buf, vec + 4)
         base = vec + 4
-        return [base + 4 * k + r for k, r in enumerate(rel)]
+        return list(map(add, rel, range(base, base + 4 * n, 4)))  # each offset is from its own slot
 
     def string(self, pos: int, off: int) -> str | None:
         if not off:

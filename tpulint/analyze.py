@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 from pathlib import Path
 
 from tpulint import __version__, latency, param_memory
@@ -111,7 +112,10 @@ def _op_name(graph: Graph, op: Op) -> str:
 
 
 def op_param_bytes(graph: Graph, op: Op) -> int:
-    return sum(t.data_size for t in graph.const_inputs(op))
+    return sum(map(_data_size, graph.const_inputs(op)))
+
+
+_data_size = attrgetter("data_size")
 
 
 def analyze_model(
@@ -199,8 +203,9 @@ def analyze_model(
     ops, findings = report.ops, report.findings
     no_hits: list[tuple[Rule, Violation]] = []
     work = latency.ops_work(main)  # (MACs, cycles) per op: the report's MACs, then the latency estimate
+    main_ops, main_tensors, labels = main.subgraph.ops, main.subgraph.tensors, main.labels
     for i in main.execution_order():
-        op = main.op(i)
+        op = main_ops[i]
         hits = per_op.get(i, no_hits)
         more = part_hits.get(i)
         if more:
@@ -211,21 +216,22 @@ def analyze_model(
         status_id = op_statuses[i]
         if compile_error is not None:
             placement, status_id = "cpu", ""
+        outputs = op.outputs
         ops.append(
             OpReport(  # positional (the field order of OpReport): this runs once per op
                 0,
                 i,
                 op.type_name,
                 op.version,
-                _op_name(main, op),
+                main_tensors[outputs[0]].name if outputs and outputs[0] >= 0 else "",  # _op_name
                 placement,
                 texts[status_id] if status_id else None,
                 sorted({r.code for r, _ in hits}) if hits else [],
                 segments.get(i) if placement == "tpu" else None,
-                main.labels(op.inputs),
-                main.labels(op.outputs),
+                labels(op.inputs),
+                labels(outputs),
                 work[i][0],
-                op_param_bytes(main, op),
+                sum(map(_data_size, main.const_inputs(op))),  # op_param_bytes
                 op.custom_code,
             )
         )

@@ -69,7 +69,7 @@ import mmap
 import struct
 from array import array
 from collections.abc import Callable, Sequence
-from operator import attrgetter
+from operator import add, attrgetter
 from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
 from tpulint._schema import int32_unpacker
@@ -732,7 +732,8 @@ class _Walker:
             self.over_budget(loc)
         start = target + 4
         offsets: tuple[int, ...] = struct.unpack_from(f"<{length}I", self.buf, start)
-        positions = array("q", [start + 4 * i + offset for i, offset in enumerate(offsets)])
+        # Each table lies at its offset from its own slot: one C-level map, not a Python step each.
+        positions = array("q", map(add, offsets, range(start, start + 4 * length, 4)))
         self.table_vectors[key] = positions
         if layout in _READER_VECTORS and self.reader_checks:
             self.deferred.add(key)
