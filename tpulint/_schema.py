@@ -65,14 +65,16 @@ def vector_unpacker(fmt: str, count: int) -> Callable[[Any, int], tuple[Any, ...
 
 
 def int32_unpacker(count: int) -> Callable[[Any, int], tuple[int, ...]]:
-    """``vector_unpacker("i", count)``, for the reader's hot loops."""
-    fn = _INT32_UNPACK.get(count)
+    """``vector_unpacker("i", count)``, for the reader's hot loops (which look in
+    :data:`INT32_UNPACKERS` first: ``(INT32_UNPACKERS.get(n) or int32_unpacker(n))``, no call
+    for a length seen before)."""
+    fn = INT32_UNPACKERS.get(count)
     if fn is None:
-        fn = _INT32_UNPACK[count] = vector_unpacker("i", count)
+        fn = INT32_UNPACKERS[count] = vector_unpacker("i", count)
     return fn
 
 
-_INT32_UNPACK: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
+INT32_UNPACKERS: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
 
 
 class Reader:

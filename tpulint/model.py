@@ -508,7 +508,7 @@ def decode(data: Any, size: int, path: Path | None, check: Walker | None = None)
         # Tensor indices above 256 are separate int objects (28 bytes each): in a large model the
         # ops' index tuples would hold ten of them per op. They are replaced by the tensors' own,
         # in a model large enough for them to add up (see _SHARED_INTS_FROM).
-        same = _same_ints([t.index for t in tensors]) if len(tensors) >= _SHARED_INTS_FROM else _unchanged
+        same = _same_ints([t.index for t in tensors]) if len(tensors) >= _SHARED_INTS_FROM else None
         ops = _read_vector(
             check, r, sg, o_off, "Operator", si, partial(_read_ops, r, si, opcodes, opcode_codes, same, options_checks)
         )
@@ -636,7 +636,7 @@ def _read_ops(
     si: int,
     opcodes: list[tuple[str, int, str | None]],
     opcode_codes: list[int],
-    same: Callable[[tuple[int, ...]], tuple[int, ...]],
+    same: Callable[[tuple[int, ...]], tuple[int, ...]] | None,
     options_checks: dict[tuple[int, int], _ReaderOptions | None],
     positions: Sequence[int],
     check: Walker | None,
@@ -647,7 +647,7 @@ def _read_ops(
     S = _schema
     buf = r.buf
     fields = r.fields
-    u32, i32, int32_unpacker = S.u32, S.i32, S.int32_unpacker
+    u32, i32, int32_unpacker, int32_unpackers = S.u32, S.i32, S.int32_unpacker, S.INT32_UNPACKERS
     nopcodes = len(opcodes)
     checking = check is not None
     n = len(buf)
@@ -689,7 +689,9 @@ def _read_ops(
                         raise _Recheck
                     copied += 4 * length
                 if length:
-                    values = same(int32_unpacker(length)(buf, vec + 4))
+                    values = (int32_unpackers.get(length) or int32_unpacker(length))(buf, vec + 4)
+                    if same is not None:
+                        values = same(values)
             index_vectors.append(values)
         off = f[S.OP_CUSTOM_OPTIONS]
         copts = o + off + u32(buf, o + off)[0] if off else -1  # the vector: length, then bytes
@@ -821,7 +823,12 @@ class _TensorReader:
         """The tensors of subgraph ``si`` (tables at ``positions``); with ``check``, also what was
         copied out of each table (read budget) and the walk's work and read budgets left."""
         buf = self.reader.buf
-        i32, u32, int32_unpacker = _schema.i32, _schema.u32, _schema.int32_unpacker
+        i32, u32, int32_unpacker, int32_unpackers = (
+            _schema.i32,
+            _schema.u32,
+            _schema.int32_unpacker,
+            _schema.INT32_UNPACKERS,
+        )
         r = self.reader
         tensor_plans, quant_plans = self.tensor_plans, self.quant_plans
         tensor_checks, quant_checks = self.tensor_checks, self.quant_checks
@@ -948,11 +955,11 @@ class _TensorReader:
                     quant = quants[key] = Quantization.packed(*key)
             shape: tuple[int, ...] = ()
             if shape_length:
-                values = int32_unpacker(shape_length)(buf, shape_at)
+                values = (int32_unpackers.get(shape_length) or int32_unpacker(shape_length))(buf, shape_at)
                 shape = shapes.setdefault(values, values)
             sig = None
             if sig_length:
-                values = int32_unpacker(sig_length)(buf, sig_at)
+                values = (int32_unpackers.get(sig_length) or int32_unpacker(sig_length))(buf, sig_at)
                 sig = shapes.setdefault(values, values)
             tensors.append(
                 Tensor(
@@ -996,10 +1003,6 @@ _QUANT_FIELDS: tuple[tuple[int, str], ...] = (
 # take at most about a megabyte (32,768 tensors, about four per op), and replacing them would
 # cost more time than that saves memory: a quarter of the reading time of a 150-op model.
 _SHARED_INTS_FROM = 32_768
-
-
-def _unchanged(indices: tuple[int, ...]) -> tuple[int, ...]:
-    return indices
 
 
 def _same_ints(canonical: list[int]) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
