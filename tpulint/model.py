@@ -578,19 +578,12 @@ def _read_buffers(
     n = len(buf)
     last = n - 4
     budget, reads = (check.budget, check.reads) if check is not None else (0, 0)
-    checks: dict[int, tuple[int, bool]] = {}
+    sizes = _Sizes(check, "Buffer")
     copies: array[int] = array("q")
     buffer_sizes, externals, inlines = array("q"), array("q"), array("q")
     for b in positions:
         if check is not None:  # where everything lies, before anything is read
-            if b > last:
-                raise _Recheck
-            vt = b - i32(buf, b)[0]
-            checked = checks.get(vt)
-            if checked is None:
-                checked = checks[vt] = check.reader_vtable(b, "Buffer")
-            size, covered = checked
-            if not covered or b + size > n:
+            if b > last or (size := sizes[b - i32(buf, b)[0]]) < 0 or b + size > n:
                 raise _Recheck
             budget -= size
             reads -= TABLE_READ_COST
@@ -655,20 +648,13 @@ def _read_ops(
     budget, reads = (check.budget, check.reads) if check is not None else (0, 0)
     copied = 0
     copies: array[int] = array("q")
-    op_checks: dict[int, tuple[int, bool]] = {}
+    sizes = _Sizes(check, "Operator")
     ops: list[Op] = []
     for oi, o in enumerate(positions):
         if not oi % RELEASE_EVERY:
             release_pages(buf)
         if check is not None:  # where everything lies, before anything is read
-            if o > last:
-                raise _Recheck
-            vt = o - i32(buf, o)[0]
-            checked = op_checks.get(vt)
-            if checked is None:
-                checked = op_checks[vt] = check.reader_vtable(o, "Operator")
-            size, covered = checked
-            if not covered or o + size > n:
+            if o > last or (size := sizes[o - i32(buf, o)[0]]) < 0 or o + size > n:
                 raise _Recheck
             budget -= size
             copied = TABLE_READ_COST
@@ -775,6 +761,24 @@ def _read_ops(
     return ops, copies, budget, reads
 
 
+class _Sizes(dict[int, int]):
+    """The walk's verdict on each vtable of one kind of table the reader checks, by vtable
+    position, asked once per vtable: the tables' size, or -1 when the vtable is unsound or names
+    something the reader's checks do not cover (:meth:`tpulint.verify._Walker.reader_vtable`).
+    Without the walk (nothing to check) it is never asked."""
+
+    __slots__ = ("check", "table")
+
+    def __init__(self, check: Walker | None, table: str) -> None:
+        super().__init__()
+        self.check, self.table = check, table
+
+    def __missing__(self, vtable: int) -> int:
+        assert self.check is not None
+        size = self[vtable] = self.check.reader_vtable(vtable, self.table)
+        return size
+
+
 class _Recheck(Exception):
     """A tensor table failed the reader's checks, or names something they do not cover."""
 
@@ -793,25 +797,13 @@ class _TensorReader:
     caller has the walk check the vector (raising its error) and reads it again unchecked.
     """
 
-    __slots__ = (
-        "buffer_sizes",
-        "quant_checks",
-        "quant_plans",
-        "quants",
-        "reader",
-        "shapes",
-        "tensor_checks",
-        "tensor_plans",
-    )
+    __slots__ = ("buffer_sizes", "quant_plans", "quants", "reader", "shapes", "tensor_plans")
 
     def __init__(self, reader: _schema.Reader, buffer_sizes: array[int]) -> None:
         self.reader = reader
         self.buffer_sizes = buffer_sizes
         self.tensor_plans: dict[int, _schema.Plan] = {}  # by vtable position
         self.quant_plans: dict[int, _schema.Plan] = {}
-        # The walk's verdict on each vtable: (table size, whether these checks cover it).
-        self.tensor_checks: dict[int, tuple[int, bool]] = {}
-        self.quant_checks: dict[int, tuple[int, bool]] = {}
         # Shapes repeat (every activation of a block, every bias of a width): one tuple per
         # distinct value.
         self.shapes: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}
@@ -831,7 +823,7 @@ class _TensorReader:
         )
         r = self.reader
         tensor_plans, quant_plans = self.tensor_plans, self.quant_plans
-        tensor_checks, quant_checks = self.tensor_checks, self.quant_checks
+        tensor_sizes, quant_sizes = _Sizes(check, "Tensor"), _Sizes(check, "QuantizationParameters")
         shapes, quants = self.shapes, self.quants
         buffer_sizes = self.buffer_sizes
         nbuffers = len(buffer_sizes)
@@ -850,12 +842,8 @@ class _TensorReader:
             if checking and t > last:
                 raise _Recheck
             vt = t - i32(buf, t)[0]
-            if check is not None:
-                checked = tensor_checks.get(vt)
-                if checked is None:
-                    checked = tensor_checks[vt] = check.reader_vtable(t, "Tensor")
-                size, covered = checked
-                if not covered or t + size > n:
+            if checking:
+                if (size := tensor_sizes[vt]) < 0 or t + size > n:
                     raise _Recheck
                 budget -= size
                 copied = TABLE_READ_COST
@@ -870,12 +858,8 @@ class _TensorReader:
                 if checking and q > last:
                     raise _Recheck
                 vt = q - i32(buf, q)[0]
-                if check is not None:
-                    checked = quant_checks.get(vt)
-                    if checked is None:
-                        checked = quant_checks[vt] = check.reader_vtable(q, "QuantizationParameters")
-                    size, covered = checked
-                    if not covered or q + size > n:
+                if checking:
+                    if (size := quant_sizes[vt]) < 0 or q + size > n:
                         raise _Recheck
                     budget -= size
                     copied += TABLE_READ_COST

@@ -780,23 +780,18 @@ class _Walker:
             self.read(sum(self.element_copies[key]), _where(*_vector_where(table, s)))
         return None
 
-    def reader_vtable(self, pos: int, table: str) -> tuple[int, bool]:
-        """(Table size, whether the reader's checks cover its references) for the vtable of the
-        table at ``pos`` (inside the file): a "Tensor", "QuantizationParameters", "Operator" or
-        "Buffer".
-        The vtable is checked as the walk would check it; a defective one is not covered (the walk
-        then names the first defect of the vector, in its own order)."""
+    def reader_vtable(self, vtable: int, table: str) -> int:
+        """The size of the tables of a kind the reader checks ("Buffer", "Tensor",
+        "QuantizationParameters", "Operator") whose vtable is at ``vtable``, or -1 when the
+        vtable is unsound (the walk then names the first defect of the vector, in its own order)
+        or names something the reader's checks do not cover."""
         layout = _LAYOUTS[table]
-        vtable = pos - _i32(self.buf, pos)[0]
-        cached = self.vtables.get(vtable << _KEY_BITS | layout.index)
-        if cached is None:
-            try:
-                cached = self.vtable(vtable, pos, layout, None)
-            except ModelFormatError:
-                return 0, False
-        _, size, present = cached
+        found = self.checked_vtable(vtable, layout)
+        if found is None:
+            return -1
+        _, size, present = found
         covered = _READER_CHECKED[layout]
-        return size, all(ref[3] in covered for ref in present)
+        return size if all(ref[3] in covered for ref in present) else -1
 
     def reader_options_vtable(self, pos: int, union_type: int) -> _ReaderOptions | None:
         """For the builtin options table at ``pos`` (inside the file) of union type ``union_type``:
@@ -808,20 +803,27 @@ class _Walker:
         if union_type > len(members):
             return -1, (), False
         layout = members[union_type - 1]
-        vtable = pos - _i32(self.buf, pos)[0]
-        cached = self.vtables.get(vtable << _KEY_BITS | layout.index)
-        if cached is None:
-            try:
-                cached = self.vtable(vtable, pos, layout, None)
-            except ModelFormatError:
-                return None
-        _, size, present = cached
+        found = self.checked_vtable(pos - _i32(self.buf, pos)[0], layout)
+        if found is None:
+            return None
+        _, size, present = found
         refs = []
         for offset, kind, element_size, _, _, _, copy_size in present:
             if kind not in (_VECTOR, _STRING):
                 return None
             refs.append((offset, element_size if kind == _VECTOR else 0, copy_size))
         return size, tuple(refs), layout.names_subgraphs
+
+    def checked_vtable(self, vtable: int, layout: _Layout) -> _VTable | None:
+        """The vtable at ``vtable`` of a ``layout`` table, checked as the walk checks it (and
+        remembered), or None when it is unsound."""
+        found = self.vtables.get(vtable << _KEY_BITS | layout.index)
+        if found is None:
+            try:
+                found = self.vtable(vtable, vtable, layout, None)
+            except ModelFormatError:
+                return None
+        return found
 
     def walk_tables(self, vec: int, table: str, s: int = 0) -> None:
         """Check the ``table`` tables of the vector at ``vec`` (of subgraph ``s``) as the walk would
