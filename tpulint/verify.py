@@ -468,7 +468,7 @@ def _vector_where(table: str, s: int) -> tuple[_Loc, str]:
     """(Location, field name) of the vector of ``table`` tables (of subgraph ``s``)."""
     return (None if table == "Buffer" else (None, "subgraphs", s)), _READER_FIELDS[table]
 
-_U8: Final = struct.Struct("<B")
+
 _U16X2: Final = struct.Struct("<HH")
 _I32: Final = struct.Struct("<i")
 _U32: Final = struct.Struct("<I")
