@@ -203,7 +203,7 @@ def analyze_model(
     ops, findings = report.ops, report.findings
     no_hits: list[tuple[Rule, Violation]] = []
     work = latency.ops_work(main)  # (MACs, cycles) per op: the report's MACs, then the latency estimate
-    main_ops, main_tensors, labels = main.subgraph.ops, main.subgraph.tensors, main.labels
+    main_ops, labels = main.subgraph.ops, main.labels
     for i in main.execution_order():
         op = main_ops[i]
         hits = per_op.get(i, no_hits)
@@ -216,22 +216,21 @@ def analyze_model(
         status_id = op_statuses[i]
         if compile_error is not None:
             placement, status_id = "cpu", ""
-        outputs = op.outputs
         ops.append(
             OpReport(  # positional (the field order of OpReport): this runs once per op
                 0,
                 i,
                 op.type_name,
                 op.version,
-                main_tensors[outputs[0]].name if outputs and outputs[0] >= 0 else "",  # _op_name
+                _op_name(main, op),
                 placement,
                 texts[status_id] if status_id else None,
                 sorted({r.code for r, _ in hits}) if hits else [],
                 segments.get(i) if placement == "tpu" else None,
                 labels(op.inputs),
-                labels(outputs),
+                labels(op.outputs),
                 work[i][0],
-                sum(map(_data_size, main.const_inputs(op))),  # op_param_bytes
+                op_param_bytes(main, op),
                 op.custom_code,
             )
         )
