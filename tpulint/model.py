@@ -780,7 +780,8 @@ class _Sizes(dict[int, int]):
 
 
 class _Recheck(Exception):
-    """A tensor table failed the reader's checks, or names something they do not cover."""
+    """A buffer, tensor or operator table failed the reader's checks, or names something they do
+    not cover."""
 
 
 class _TensorReader:

@@ -444,9 +444,9 @@ _METADATA: Final = _LAYOUTS["Metadata"]
 _SIGNATURE: Final = _LAYOUTS["SignatureDef"]
 _TENSOR_MAP: Final = _LAYOUTS["TensorMap"]
 _QUANTIZATION: Final = _LAYOUTS["QuantizationParameters"]
-# The references the reader checks itself in the tables of a tensor vector the walk leaves to it
-# (see _Walker.table_vector): a tensor or quantization vtable with any other reference present
-# (sparsity, variant sub-types, custom quantization) is walked here, table by table, as it is read.
+# The references the reader checks itself in the tables of the vectors the walk leaves to it (see
+# _Walker.take_tables). A vtable with any other reference present (sparsity, variant sub-types,
+# custom quantization, BuiltinOptions2) sends its vector back to the walk (walk_tables).
 _READER_CHECKED: Final = {
     _TENSOR: frozenset({"shape", "name", "quantization", "shape_signature"}),
     _QUANTIZATION: frozenset({"min", "max", "scale", "zero_point"}),
