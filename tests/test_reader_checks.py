@@ -51,9 +51,9 @@ def outcome(data: bytes, reader_checks: bool) -> Outcome:
     return ("ok", as_oracle(model))
 
 
-def assert_same(data: bytes) -> Outcome:
+def assert_same(data: bytes, label: str = "") -> Outcome:
     reader_checks, walk_checks = outcome(data, True), outcome(data, False)
-    assert reader_checks == walk_checks
+    assert reader_checks == walk_checks, label
     return reader_checks
 
 
@@ -198,8 +198,8 @@ def test_data_after_the_flatbuffer(make: Any) -> None:
     data = make()
     if assert_same(data)[0] != "ok":
         return  # one defect already: a second may come first in either order
-    for _, mutant in single_defects(data):
-        assert_same(mutant)
+    for label, mutant in single_defects(data):
+        assert_same(mutant, label)
 
 
 def test_the_defects_are_defects() -> None:
@@ -374,7 +374,7 @@ def test_tables_with_other_references(extra: str) -> None:
     mutants = list(single_defects(data))
     assert len(mutants) > 20
     for label, mutant in mutants:
-        assert_same(mutant), label
+        assert_same(mutant, label)
     # A defect inside what only the walk checks: the sparsity's vector or the custom blob past the end.
     for pos, layout, fields in verify.walked_tables(data):
         if layout.name in ("SparsityParameters", "CustomQuantization", "StablehloTransposeOptions"):
