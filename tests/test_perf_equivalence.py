@@ -79,6 +79,9 @@ def test_cached_graph_facts_equal_recomputed(path: Path) -> None:
                         tensor = g.tensor(t)
                         assert g.label(t) == f"{tensor.shape_str()} {tensor.dtype}"
             assert g.execution_order() == _naive_order(g)
+            assert [g.is_constant(t) for t in range(len(g.subgraph.tensors))] == [
+                g._is_constant(t) for t in range(len(g.subgraph.tensors))
+            ]
             # callers may modify the op lists they get (tensor lists are immutable tuples)
             if g.subgraph.ops:
                 g.producers_of(g.op(0)).clear()
@@ -122,6 +125,30 @@ def test_nearest_blocked_ancestors_random_dags() -> None:
         blocked = {i: "x" for i in range(n) if rng.random() < 0.3}
         fast = _nearest_blocked_ancestors(g, blocked, g.execution_order())
         assert fast == {i: _nearest_blocked_ancestor(g, i, blocked) for i in range(n)}
+
+
+def test_unordered_graph_facts_equal_recomputed() -> None:
+    """Ops out of execution order, a cycle and an op reading its own output: only an unverified
+    model gets these to the graph (the verifier refuses them), and its cached facts must still
+    equal the naive ones, the execution order (Kahn's) included."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from builders import M, O, T, build
+
+    rng = random.Random(11)
+    for case in range(40):
+        n = rng.randint(2, 12)
+        tensors = [T("in", [1, 4])] + [T(f"t{i}", [1, 4]) for i in range(n)]
+        ops = [
+            O("ADD", [rng.choice(["in"] + [f"t{j}" for j in range(n)]) for _ in range(2)], [f"t{i}"]) for i in range(n)
+        ]
+        rng.shuffle(ops)
+        model = parse_model(build(M(tensors=tensors, ops=ops, inputs=["in"], outputs=[f"t{n - 1}"])), verify=False)
+        g = Graph.build(model, model.subgraphs[0])
+        assert g.execution_order() == _naive_order(g), case
+        assert sorted(g.execution_order()) == list(range(n))
+        for op in g.subgraph.ops:
+            assert g.producers_of(op) == _naive_producers(g, op)
+            assert g.consumers_of(op) == _naive_consumers(g, op)
 
 
 def test_jobs_give_identical_reports_in_order() -> None:

@@ -1,11 +1,12 @@
 """Derived graph facts for one subgraph, computed once: producers, consumers, constness, order.
 
-:meth:`Graph.build` walks the ops and precomputes, per op, its producer and consumer ops and the
-tensor lists the rules ask for (activations, constants, outputs): every op meets several rules,
-each asking for them, and the memory model, the quantization mode and the latency estimate ask
-again, so they are made once, in one pass, and read by index. Constness per tensor and the
-execution order are computed on first use and cached. Tensor lists are returned as the cached
-tuples themselves; op lists (producers, consumers, order) as fresh lists.
+:meth:`Graph.build` walks the ops and precomputes the producer and readers of each tensor, the
+constness of each tensor, and per op the tensor lists the rules ask for (activations, constants,
+outputs): every op meets several rules, each asking for them, and the memory model, the
+quantization mode and the latency estimate ask again, so they are made once and read by index.
+The producer and reader ops of each op and the execution order are computed on first use and
+cached. Tensor lists are returned as the cached tuples themselves; op lists (producers,
+consumers, order) as fresh lists.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ class Graph:
     graph_inputs: frozenset[int] = frozenset()
     graph_outputs: frozenset[int] = frozenset()
     # Caches (filled by build() / on first use).
-    _producers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> producer ops
-    _consumers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> consumer ops
-    # Per tensor (indexed by tensor, None until asked): a list is a fifth of a dict's size.
+    _producers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> producer ops (_links)
+    _consumers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> consumer ops (_links)
+    # Per tensor (indexed by tensor; constness filled by build(), labels None until asked): a list
+    # is a fifth of a dict's size.
     _constant: list[bool | None] = field(default_factory=list, repr=False)
     _labels: list[str | None] = field(default_factory=list, repr=False)  # "[1,8,8,3] INT8"
     # Readers of each tensor: the first one, and the others for the few tensors read twice or more
@@ -50,7 +52,8 @@ class Graph:
         g = cls(model=model, subgraph=subgraph)
         producer = g.producer
         first, more = g._first_consumer, g._more_consumers
-        for op in subgraph.ops:
+        ops = subgraph.ops
+        for op in ops:
             i = op.index
             for t in op.outputs:
                 if t >= 0 and t not in producer:
@@ -63,34 +66,63 @@ class Graph:
                         more[t].append(i)
                     else:
                         more[t] = [i]
-        g.graph_inputs = frozenset(subgraph.inputs)
+        g.graph_inputs = graph_inputs = frozenset(subgraph.inputs)
         g.graph_outputs = frozenset(subgraph.outputs)
         tensors = subgraph.tensors
-        g._constant = [None] * len(tensors)
-        g._labels = [None] * len(tensors)
-        get_producer, get_first, get_more = producer.get, first.get, more.get
-        split, unique = g._split_op, dict.fromkeys
-        producers, consumers = g._producers, g._consumers
+        n = len(tensors)
+        g._labels = [None] * n
+        # Constness of every tensor at once (Graph._is_constant): data no op produces and that is
+        # not a graph input, or a DEQUANTIZE of such data.
+        constant: list[bool | None] = [t.data_size > 0 for t in tensors]
+        g._constant = constant
+        for t in graph_inputs:
+            if 0 <= t < n and t not in producer:
+                constant[t] = False
+        for t, p in producer.items():
+            op = ops[p]
+            constant[t] = op.opcode == "DEQUANTIZE" and g._dequantizes_constants(op)
         data, consts, acts, outs = g._data, g._consts, g._acts, g._outs
-        for op in subgraph.ops:
-            # Producer ops of the inputs, then reader ops of the outputs: distinct, first-seen order
-            # (-1, no tensor, has neither).
-            found = [p for t in op.inputs if (p := get_producer(t)) is not None]
-            producers.append(tuple(unique(found)) if len(found) > 1 else tuple(found))
-            found = []
+        for op in ops:  # each op's tensor lists (Graph._split_op, inline: this runs once per op)
+            d: list[Tensor] = []
+            c: list[Tensor] = []
+            for t in op.inputs:
+                if t >= 0:
+                    (c if constant[t] else d).append(tensors[t])
+            o: list[Tensor] = []
+            a: list[Tensor] = []
             for t in op.outputs:
-                reader = get_first(t)
-                if reader is not None:
-                    found.append(reader)
-                    if (rest := get_more(t)) is not None:
-                        found.extend(rest)
-            consumers.append(tuple(unique(found)) if len(found) > 1 else tuple(found))
-            d, c, a, o = split(op)
-            data.append(d)
-            consts.append(c)
-            acts.append(a)
-            outs.append(o)
+                if t >= 0:
+                    o.append(tensors[t])
+                    if not constant[t]:
+                        a.append(tensors[t])
+            data.append(tuple(d))
+            consts.append(tuple(c))
+            acts.append(tuple(a))
+            outs.append(tuple(o))
         return g
+
+    def _links(self) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+        """Per op: its producer ops (of its inputs) and its reader ops (of its outputs), distinct,
+        first-seen order (-1, no tensor, has neither); made on first use (the partition asks for
+        them only when the rules block an op)."""
+        if len(self._producers) != len(self.subgraph.ops):
+            get_producer, get_first, get_more = self.producer.get, self._first_consumer.get, self._more_consumers.get
+            unique = dict.fromkeys
+            producers, consumers = self._producers, self._consumers
+            producers.clear()
+            consumers.clear()
+            for op in self.subgraph.ops:
+                found = [p for t in op.inputs if (p := get_producer(t)) is not None]
+                producers.append(tuple(unique(found)) if len(found) > 1 else tuple(found))
+                found = []
+                for t in op.outputs:
+                    reader = get_first(t)
+                    if reader is not None:
+                        found.append(reader)
+                        if (rest := get_more(t)) is not None:
+                            found.extend(rest)
+                consumers.append(tuple(unique(found)) if len(found) > 1 else tuple(found))
+        return self._producers, self._consumers
 
     def tensor_consumers(self, t: int) -> tuple[int, ...]:
         """Indices of the ops that read tensor ``t``, in op order (each op once per input naming it)."""
@@ -103,7 +135,7 @@ class Graph:
     def _own(self, op: Op) -> bool:
         """True when ``op`` is this graph's op at its index (the caches are indexed by op index)."""
         i = op.index
-        return 0 <= i < len(self._producers) and self.subgraph.ops[i] is op
+        return 0 <= i < len(self._data) and self.subgraph.ops[i] is op
 
     def tensor(self, index: int) -> Tensor:
         return self.subgraph.tensors[index]
@@ -148,10 +180,12 @@ class Graph:
         if p is None:
             return t not in self.graph_inputs and self.tensor(t).is_constant
         op = self.subgraph.ops[p]
-        return (
-            op.opcode == "DEQUANTIZE"
-            and bool(op.inputs)
-            and all(i >= 0 and i not in self.producer and self.tensor(i).is_constant for i in op.inputs)
+        return op.opcode == "DEQUANTIZE" and self._dequantizes_constants(op)
+
+    def _dequantizes_constants(self, op: Op) -> bool:
+        """Whether the inputs of ``op`` (a DEQUANTIZE) are data no op produces."""
+        return bool(op.inputs) and all(
+            i >= 0 and i not in self.producer and self.tensor(i).is_constant for i in op.inputs
         )
 
     def _split_op(self, op: Op) -> _Split:
@@ -209,13 +243,13 @@ class Graph:
     def producers_of(self, op: Op) -> list[int]:
         """Indices of ops that produce this op's inputs (deduplicated, in input order)."""
         if self._own(op):
-            return list(self._producers[op.index])
+            return list(self._links()[0][op.index])
         return list(_unique(self.producer.get(t) for t in op.inputs if t >= 0))
 
     def consumers_of(self, op: Op) -> list[int]:
         """Indices of ops that read this op's outputs (deduplicated, in output order)."""
         if self._own(op):
-            return list(self._consumers[op.index])
+            return list(self._links()[1][op.index])
         return list(_unique(c for t in op.outputs if t >= 0 for c in self.tensor_consumers(t)))
 
     def ops_of_type(self, opcode: str) -> tuple[Op, ...]:
@@ -236,10 +270,19 @@ class Graph:
     def _execution_order(self) -> list[int]:
         ops = self.subgraph.ops
         n = len(ops)
-        producers = self._producers if len(self._producers) == n else [tuple(self.producers_of(op)) for op in ops]
-        consumers = self._consumers if len(self._consumers) == n else [tuple(self.consumers_of(op)) for op in ops]
-        if all(p < i for i in range(n) for p in producers[i]):
+        # Topological when no tensor is read by an op at or before the one producing it (the
+        # first reader of each tensor is the lowest, as build() records readers in op order).
+        first_reader = self._first_consumer.get
+        for t, p in self.producer.items():
+            if first_reader(t, n) <= p:
+                break
+        else:
             return list(range(n))
+        if len(self._data) == n:
+            producers, consumers = self._links()
+        else:
+            producers = [tuple(self.producers_of(op)) for op in ops]
+            consumers = [tuple(self.consumers_of(op)) for op in ops]
         # Kahn's algorithm; ops in a cycle are appended in file order so nothing is lost.
         indeg = [len(producers[i]) for i in range(n)]
         ready = [i for i in range(n) if indeg[i] == 0]
