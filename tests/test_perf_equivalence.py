@@ -11,7 +11,7 @@ import pytest
 from conftest import CORPUS, FIXTURES, ROOT
 
 from tpulint.analyze import analyze_many, analyze_model, analyze_path
-from tpulint.context import Target
+from tpulint.context import OpContext, Target
 from tpulint.graph import Graph
 from tpulint.model import Model, Op, load_model, parse_model
 from tpulint.partition import _nearest_blocked_ancestor, _nearest_blocked_ancestors
@@ -86,6 +86,33 @@ def test_cached_graph_facts_equal_recomputed(path: Path) -> None:
             if g.subgraph.ops:
                 g.producers_of(g.op(0)).clear()
                 assert g.producers_of(g.op(0)) == _naive_producers(g, g.op(0))
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
+def test_op_contexts_equal_made_one_by_one(path: Path) -> None:
+    m, graphs = _graphs(path)
+    try:
+        for target in (Target.default(), Target(compiler="14.1", runtime=12)):
+            for g in graphs:
+                made = list(OpContext.for_ops(g, target))
+                assert [c.op for c in made] == list(g.subgraph.ops)
+                for ctx in made:
+                    one = OpContext.make(g, ctx.op, target)
+                    assert (ctx.graph, ctx.op, ctx.target, ctx.spec, ctx.runtime) == (
+                        one.graph,
+                        one.op,
+                        one.target,
+                        one.spec,
+                        one.runtime,
+                    )
+                    assert (ctx.data_inputs(), ctx.const_inputs(), ctx.activation_outputs(), ctx.outputs()) == (
+                        one.data_inputs(),
+                        one.const_inputs(),
+                        one.activation_outputs(),
+                        one.outputs(),
+                    )
     finally:
         m.close()
 

@@ -166,8 +166,8 @@ def analyze_model(
     # 2. Per-op rules on every op of subgraph 0 (each op only meets the rules that concern its type).
     per_op: dict[int, list[tuple[Rule, Violation]]] = {}
     rules_for: dict[str, list[Rule]] = {}
-    for op in main.subgraph.ops:
-        octx = OpContext.make(main, op, target)
+    for octx in OpContext.for_ops(main, target):
+        op = octx.op
         op_rules = rules_for.get(op.opcode)
         if op_rules is None:
             op_checks = octx.spec.checks if octx.spec is not None else ()

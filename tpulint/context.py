@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,19 @@ class OpContext:
     @classmethod
     def make(cls, graph: Graph, op: Op, target: Target) -> OpContext:
         return cls(graph, op, target, op_table().get(op.opcode))
+
+    @classmethod
+    def for_ops(cls, graph: Graph, target: Target) -> Iterator[OpContext]:
+        """:meth:`make` of every op of ``graph``, in op order: the same contexts, with the op table
+        and the runtime looked up once and the slots set directly (this runs once per op)."""
+        table = op_table()
+        runtime = target.effective_runtime
+        new = cls.__new__
+        for op, (data, consts, acts, outs) in zip(graph.subgraph.ops, graph.all_tensor_lists(), strict=True):
+            ctx = new(cls)
+            ctx.graph, ctx.op, ctx.target, ctx.spec, ctx.runtime = graph, op, target, table.get(op.opcode), runtime
+            ctx._data, ctx._consts, ctx._acts, ctx._outs = data, consts, acts, outs
+            yield ctx
 
     def data_inputs(self) -> tuple[Tensor, ...]:
         """The op's non-constant, present inputs (:meth:`Graph.data_inputs`)."""

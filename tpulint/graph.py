@@ -11,7 +11,7 @@ consumers, order) as fresh lists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from tpulint.model import Model, Op, Subgraph, Tensor
@@ -221,6 +221,10 @@ class Graph:
         if 0 <= i < len(self._data) and self.subgraph.ops[i] is op:
             return (self._data[i], self._consts[i], self._acts[i], self._outs[i])
         return self._split_op(op)
+
+    def all_tensor_lists(self) -> Iterator[_Split]:
+        """:meth:`tensor_lists` of every op, in op order."""
+        return zip(self._data, self._consts, self._acts, self._outs, strict=True)
 
     def data_inputs(self, op: Op) -> tuple[Tensor, ...]:
         """The op's non-constant, present inputs (activations)."""
