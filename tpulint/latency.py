@@ -39,7 +39,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from tpulint.graph import Graph
-from tpulint.model import Op, element_count
+from tpulint.model import Op, Tensor, element_count
 from tpulint.ruledata import rules_dir
 
 if sys.version_info >= (3, 11):
@@ -203,7 +203,7 @@ def op_work(graph: Graph, op: Op, constants: LatencyConstants | None = None) -> 
     come from here, computed from the same weight shapes the cycle formulas read. Cycles too large
     for a float (absurd but valid shapes) are ``inf``.
     """
-    return _op_work(graph, op, constants or load_constants(), _Elements())
+    return _op_work(graph, op, graph.data_inputs(op), graph.outputs(op), constants or load_constants(), _Elements())
 
 
 def ops_work(graph: Graph, constants: LatencyConstants | None = None) -> list[tuple[int, float]]:
@@ -211,7 +211,10 @@ def ops_work(graph: Graph, constants: LatencyConstants | None = None) -> list[tu
     hands to :func:`estimate` (``work=``) after taking the MACs for its report."""
     c = constants or load_constants()
     elements = _Elements()
-    return [_op_work(graph, op, c, elements) for op in graph.subgraph.ops]
+    return [
+        _op_work(graph, op, data_inputs, outs, c, elements)
+        for op, (data_inputs, _, _, outs) in zip(graph.subgraph.ops, graph.all_tensor_lists(), strict=True)
+    ]
 
 
 def _cycles(work: int, per_cycle: float) -> float:
@@ -225,10 +228,17 @@ def _cycles(work: int, per_cycle: float) -> float:
 _MAC_OPS = frozenset(("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL"))
 
 
-def _op_work(graph: Graph, op: Op, c: LatencyConstants, elements: _Elements) -> tuple[int, float]:
+def _op_work(
+    graph: Graph,
+    op: Op,
+    data_inputs: tuple[Tensor, ...],
+    outs: tuple[Tensor, ...],
+    c: LatencyConstants,
+    elements: _Elements,
+) -> tuple[int, float]:
+    """:func:`op_work` of ``op``, given its data inputs and outputs (:meth:`Graph.tensor_lists`)."""
     opcode = op.opcode
     inputs = op.inputs
-    outs = graph.outputs(op)
     if opcode in _MAC_OPS and outs and len(inputs) > 1 and inputs[1] >= 0:
         lanes, depth = c.lanes, c.reduce_width
         n_out = elements[outs[0].shape]
@@ -265,7 +275,7 @@ def _op_work(graph: Graph, op: Op, c: LatencyConstants, elements: _Elements) -> 
     if opcode in c.pool_ops:
         window = max(int(op.options.get("filter_width", 1) or 1) * int(op.options.get("filter_height", 1) or 1), 1)
     read = 0
-    for t in graph.data_inputs(op):
+    for t in data_inputs:
         read += elements[t.shape]
     written = 0
     for t in outs:
@@ -295,13 +305,13 @@ def _boundary_bytes(graph: Graph, seg_of: Mapping[int, int], elements: _Elements
     segment = seg_of.get
     graph_outputs = graph.graph_outputs
     consumers = graph.tensor_consumers
-    data_inputs, outputs = graph.data_inputs, graph.outputs
-    all_ops = graph.subgraph.ops
     seen_in: set[tuple[int, int]] = set()
     bytes_in = bytes_out = 0
-    for i, seg in seg_of.items():
-        op = all_ops[i]
-        for tensor in data_inputs(op):  # the present, non-constant inputs
+    for i, (data_inputs, _, _, outputs) in enumerate(graph.all_tensor_lists()):
+        seg = segment(i)
+        if seg is None:
+            continue
+        for tensor in data_inputs:  # the present, non-constant inputs
             t = tensor.index
             p = producer(t)
             if p is not None and segment(p) == seg:
@@ -309,7 +319,7 @@ def _boundary_bytes(graph: Graph, seg_of: Mapping[int, int], elements: _Elements
             if (t, seg) not in seen_in:
                 seen_in.add((t, seg))
                 bytes_in += elements[tensor.shape] * _itemsize(tensor.dtype)
-        for tensor in outputs(op):
+        for tensor in outputs:
             t = tensor.index
             if producer(t) != i:
                 continue

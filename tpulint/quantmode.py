@@ -94,8 +94,7 @@ def detect(g: Graph) -> QuantMode:
     q = QuantMode("empty", ins, outs)
     fp16 = [t.index for t in tensors if t.dtype == "FLOAT16"]
     q.fp16_constants = sum(1 for t in fp16 if g.is_constant(t))
-    data_inputs, outputs = g.data_inputs, g.outputs
-    for op in g.subgraph.ops:
+    for op, (data_inputs, const_inputs, _, op_outs) in zip(g.subgraph.ops, g.all_tensor_lists(), strict=True):
         code = op.opcode
         if code == "FAKE_QUANT":
             q.fake_quant_pairs += 1
@@ -105,10 +104,9 @@ def detect(g: Graph) -> QuantMode:
             continue
         if code == "CUSTOM":
             continue  # post-processing custom ops (SSD, PoseNet) output float by design
-        op_outs = outputs(op)
-        if _any_of(op_outs, FLOATS) or _any_of(data_inputs(op), FLOATS):
+        if _any_of(op_outs, FLOATS) or _any_of(data_inputs, FLOATS):
             q.float_ops.append(op.index)
-            if _any_of(g.const_inputs(op), EIGHT_BIT):
+            if _any_of(const_inputs, EIGHT_BIT):
                 q.hybrid_ops.append(op.index)
         elif _any_of(op_outs, SIXTEEN_BIT) and any(t.dtype in SIXTEEN_BIT and not t.is_variable for t in op_outs):
             q.int16_ops.append(op.index)
