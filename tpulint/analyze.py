@@ -334,13 +334,24 @@ def _error_text(err_id: str, model: Model, v: Violation, compiler: str) -> str:
 def _summary(
     report: ModelReport, param_bytes: int, tpu_param_bytes: int, compile_error: tuple[str, Finding] | None
 ) -> Summary:
-    ops0 = [o for o in report.ops]
+    ops0 = report.ops
     s = Summary(ops_total=len(ops0))
-    s.ops_tpu = sum(1 for o in ops0 if o.placement == "tpu")
-    s.ops_cpu = s.ops_total - s.ops_tpu
-    s.tpu_subgraphs = len({o.segment for o in ops0 if o.placement == "tpu"})
-    s.macs_total = sum(o.macs for o in ops0)
-    s.macs_tpu = sum(o.macs for o in ops0 if o.placement == "tpu")
+    segments: set[int | None] = set()
+    macs_total = macs_tpu = ops_tpu = 0
+    first: OpReport | None = None  # the first CPU op of subgraph 0, else of any subgraph
+    for o in ops0:  # one pass: this runs once per op
+        macs_total += o.macs
+        if o.placement == "tpu":
+            ops_tpu += 1
+            macs_tpu += o.macs
+            segments.add(o.segment)
+        elif o.placement == "cpu" and (first is None or (o.subgraph == 0 and first.subgraph != 0)):
+            first = o
+    s.ops_tpu = ops_tpu
+    s.ops_cpu = s.ops_total - ops_tpu
+    s.tpu_subgraphs = len(segments)
+    s.macs_total = macs_total
+    s.macs_tpu = macs_tpu
     s.params_total = param_bytes
     s.params_tpu = tpu_param_bytes
     if compile_error is not None:
@@ -353,9 +364,6 @@ def _summary(
         s.outcome = "none"
     else:
         s.outcome = "partial"
-    first = next((o for o in ops0 if o.placement == "cpu" and o.subgraph == 0), None)
-    if first is None:
-        first = next((o for o in ops0 if o.placement == "cpu"), None)
     if first is not None:
         reason = ""
         for f in report.findings:
