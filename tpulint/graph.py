@@ -46,6 +46,7 @@ class Graph:
     _order: tuple[int, ...] | None = field(default=None, repr=False)
     _by_type: dict[str, tuple[Op, ...]] | None = field(default=None, repr=False)
     _label_of: dict[tuple[tuple[int, ...], str], str] = field(default_factory=dict, repr=False)
+    _all_labelled: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, model: Model, subgraph: Subgraph) -> Graph:
@@ -158,14 +159,27 @@ class Graph:
 
     def labels(self, ts: Iterable[int]) -> list[str]:
         """:meth:`label` of each present tensor of ``ts`` (-1, no tensor, is skipped): an op's inputs
-        or outputs, as its report row shows them."""
-        cache, label = self._labels, self.label
+        or outputs, as its report row shows them. The first call labels every tensor at once (a
+        report asks for the inputs and outputs of every op: nearly every tensor)."""
+        if not self._all_labelled:
+            self._label_all()
+        cache = self._labels
         out: list[str] = []
-        for t in ts:
+        for t in ts:  # a loop, not a comprehension: an op has few tensors, and a comprehension's call costs more
             if t >= 0:
-                hit = cache[t]
-                out.append(label(t) if hit is None else hit)
+                out.append(cache[t])  # type: ignore[arg-type]  # every entry is a str now
         return out
+
+    def _label_all(self) -> None:
+        cache, label_of = self._labels, self._label_of
+        for t, tensor in enumerate(self.subgraph.tensors):
+            if cache[t] is None:
+                key = (tensor.shape, tensor.dtype)
+                hit = label_of.get(key)
+                if hit is None:
+                    hit = label_of[key] = f"{tensor.shape_str()} {tensor.dtype}"
+                cache[t] = hit
+        self._all_labelled = True
 
     def is_constant(self, t: int) -> bool:
         """A compile-time constant: data no op produces (weights, biases, shape operands), or the
