@@ -22,7 +22,7 @@ from tpulint.checks.partition_rules import PartitionContext
 from tpulint.context import ModelContext, OpContext, Target
 from tpulint.errors import ModelFormatError, ModelReadError, TpulintError
 from tpulint.graph import Graph
-from tpulint.model import Model, Op, gc_paused, load_model, parse_model
+from tpulint.model import Model, Op, Tensor, gc_paused, load_model, parse_model
 from tpulint.partition import simulate
 from tpulint.registry import Rule, Scope, Severity, Violation, all_rules
 from tpulint.report import Finding, FirstCpuOp, ModelReport, OpReport, Report, Summary
@@ -111,8 +111,9 @@ def _op_name(graph: Graph, op: Op) -> str:
     return ""
 
 
-def op_param_bytes(graph: Graph, op: Op) -> int:
-    return sum(map(_data_size, graph.const_inputs(op)))
+def param_bytes(consts: tuple[Tensor, ...]) -> int:
+    """Bytes of constant data of an op, given its constant inputs (:meth:`Graph.const_inputs`)."""
+    return sum(map(_data_size, consts))
 
 
 _data_size = attrgetter("data_size")
@@ -204,6 +205,7 @@ def analyze_model(
     no_hits: list[tuple[Rule, Violation]] = []
     work = latency.ops_work(main)  # (MACs, cycles) per op: the report's MACs, then the latency estimate
     main_ops, labels = main.subgraph.ops, main.labels
+    const_lists = [consts for _, consts, _, _ in main.all_tensor_lists()]  # by op index
     for i in main.execution_order():
         op = main_ops[i]
         hits = per_op.get(i, no_hits)
@@ -230,7 +232,7 @@ def analyze_model(
                 labels(op.inputs),
                 labels(op.outputs),
                 work[i][0],
-                op_param_bytes(main, op),
+                param_bytes(const_lists[i]),
                 op.custom_code,
             )
         )
@@ -256,15 +258,15 @@ def analyze_model(
     # 5. Memory: the compiler's parameter layout and cache fill for the ops on the Edge TPU.
     tpu_ops = list(part.tpu_ops) if compile_error is None else []
     n_ops = len(main.subgraph.ops)
-    param_bytes = _unique_param_bytes(main, range(n_ops))
+    params_total = _unique_param_bytes(const_lists)
     # The ops on the Edge TPU are distinct op indices: all of them when there are as many.
-    tpu_param_bytes = param_bytes if len(tpu_ops) == n_ops else _unique_param_bytes(main, tpu_ops)
+    tpu_param_bytes = params_total if len(tpu_ops) == n_ops else _unique_param_bytes(const_lists[i] for i in tpu_ops)
     memory = param_memory.predict(main, tpu_ops, compiler=target.compiler)
     for r in rules[Scope.MEMORY]:
         for v in r.run(MemoryContext(param_bytes_tpu=tpu_param_bytes, prediction=memory)):
             report.findings.append(_finding(r, v))
 
-    report.summary = _summary(report, param_bytes, tpu_param_bytes, compile_error)
+    report.summary = _summary(report, params_total, tpu_param_bytes, compile_error)
     report.summary.on_chip_param_bytes = memory.cached_bytes
     report.summary.off_chip_param_bytes = memory.streamed_bytes
     report.memory = memory_dict(memory)
@@ -284,11 +286,12 @@ def _finding_order(f: Finding) -> tuple[int, int, int, str]:
     return (f.subgraph if f.subgraph is not None else -1, f.op_index if f.op_index is not None else -1, 0, f.code)
 
 
-def _unique_param_bytes(graph: Graph, ops: Iterable[int]) -> int:
+def _unique_param_bytes(const_lists: Iterable[tuple[Tensor, ...]]) -> int:
+    """Bytes of constant data of some ops (their constant inputs), each buffer counted once."""
     seen: set[int] = set()
     total = 0
-    for i in ops:
-        for t in graph.const_inputs(graph.op(i)):
+    for consts in const_lists:
+        for t in consts:
             if t.buffer not in seen:
                 seen.add(t.buffer)
                 total += t.data_size
@@ -332,7 +335,7 @@ def _error_text(err_id: str, model: Model, v: Violation, compiler: str) -> str:
 
 
 def _summary(
-    report: ModelReport, param_bytes: int, tpu_param_bytes: int, compile_error: tuple[str, Finding] | None
+    report: ModelReport, params_total: int, tpu_param_bytes: int, compile_error: tuple[str, Finding] | None
 ) -> Summary:
     ops0 = report.ops
     s = Summary(ops_total=len(ops0))
@@ -352,7 +355,7 @@ def _summary(
     s.tpu_subgraphs = len(segments)
     s.macs_total = macs_total
     s.macs_tpu = macs_tpu
-    s.params_total = param_bytes
+    s.params_total = params_total
     s.params_tpu = tpu_param_bytes
     if compile_error is not None:
         s.outcome = "compile_error"
