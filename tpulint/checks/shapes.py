@@ -253,7 +253,12 @@ def check_dynamic_signature(ctx: ModelContext) -> Iterator[Violation]:
     Corpus: jeonghwasik_mnist_lenet_quant, lenet_int8, facemask_teachable_machine; edgetpu#829.
     """
     for g in ctx.graphs[:1]:
-        dynamic = [t for t in g.subgraph.tensors if t.is_dynamic]
+        # Each distinct signature is looked at once (Tensor.is_dynamic): most tensors share theirs.
+        tensors = g.subgraph.tensors
+        negative = {s for s in {t.shape_signature for t in tensors} if s and min(s) < 0}
+        if not negative:
+            continue
+        dynamic = [t for t in tensors if t.shape_signature in negative]
         for t in _dynamic_entry(g, dynamic):
             prod = g.producer.get(t.index)
             more = f" ({len(dynamic)} tensors with a dynamic signature)" if len(dynamic) > 1 else ""
