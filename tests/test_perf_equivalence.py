@@ -107,6 +107,7 @@ def test_op_contexts_equal_made_one_by_one(path: Path) -> None:
                         one.spec,
                         one.runtime,
                     )
+                    assert ctx.activations == one.activations == one.data_inputs() + one.activation_outputs()
                     assert (ctx.data_inputs(), ctx.const_inputs(), ctx.activation_outputs(), ctx.outputs()) == (
                         one.data_inputs(),
                         one.const_inputs(),

@@ -96,10 +96,13 @@ class OpContext:
     _consts: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
     _acts: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
     _outs: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
+    # The data inputs, then the activation outputs: the tensors the shape rules look at.
+    activations: tuple[Tensor, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.runtime = self.target.effective_runtime
         self._data, self._consts, self._acts, self._outs = self.graph.tensor_lists(self.op)
+        self.activations = self._data + self._acts
 
     @classmethod
     def make(cls, graph: Graph, op: Op, target: Target) -> OpContext:
@@ -116,6 +119,7 @@ class OpContext:
             ctx = new(cls)
             ctx.graph, ctx.op, ctx.target, ctx.spec, ctx.runtime = graph, op, target, table.get(op.opcode), runtime
             ctx._data, ctx._consts, ctx._acts, ctx._outs = data, consts, acts, outs
+            ctx.activations = data + acts
             yield ctx
 
     def data_inputs(self) -> tuple[Tensor, ...]:

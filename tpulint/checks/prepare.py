@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from tpulint.checks.ops import ACTIVATIONS
@@ -41,9 +42,9 @@ def legacy_params(t: Tensor | None) -> tuple[float, int]:
 
 
 def _ops(g: Graph, opcodes: Iterable[str]) -> Iterator[Op]:
-    """The ops of these types (a rule looks only at the types whose kernels have its check)."""
-    for opcode in opcodes:
-        yield from g.ops_of_type(opcode)
+    """The ops of these types (a rule looks only at the types whose kernels have its check), by
+    type in the order of ``opcodes``."""
+    return chain.from_iterable(map(g.ops_of_type, opcodes))  # no Python step per op
 
 
 # |bound| / scale stays far inside int32 for any output scale at least this large (and finite):
@@ -537,8 +538,9 @@ def check_kernel_types(ctx: ModelContext) -> Iterator[Violation]:
             x, out = _tensor(g, op, 0), _output(g, op)
             if x is None or out is None or x.dtype not in EIGHT_BIT:
                 continue
+            w = _tensor(g, op, 1)  # the second input, or the filter
             if op.opcode in same_inputs:
-                y = _tensor(g, op, 1)
+                y = w
                 if y is not None and y.dtype != x.dtype:
                     detail = _detail(data["same_input_condition"].format(a=x.dtype, b=y.dtype), None)
                     yield _violation(g, op, f"{op.opcode} inputs are {x.dtype} and {y.dtype}", detail, TYPES)
@@ -547,7 +549,6 @@ def check_kernel_types(ctx: ModelContext) -> Iterator[Violation]:
                 detail = _detail(data["output_as_input_condition"].format(a=x.dtype, b=out.dtype), None)
                 yield _violation(g, op, f"{op.opcode} input {x.dtype}, output {out.dtype}", detail, TYPES)
                 continue
-            w = _tensor(g, op, 1)
             if op.opcode in filter_as_in and w is not None and w.dtype != x.dtype:
                 detail = _detail(data["filter_as_input_condition"], None)
                 yield _violation(g, op, f"{op.opcode} input {x.dtype}, filter {w.dtype}", detail, TYPES)
@@ -560,7 +561,7 @@ def check_kernel_types(ctx: ModelContext) -> Iterator[Violation]:
                     yield _violation(g, op, observed, detail, TYPES)
                     continue
             if op.opcode in zp_range:
-                for which, t in (("input1", x), ("input2", _tensor(g, op, 1)), ("output", out)):
+                for which, t in (("input1", x), ("input2", w), ("output", out)):
                     if t is None or t.dtype not in limits:
                         continue
                     low, high = limits[t.dtype]

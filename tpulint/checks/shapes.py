@@ -67,7 +67,7 @@ def check_rank(ctx: OpContext) -> Iterator[Violation]:
     """
     seen: set[int] | None = None  # weight slots, then tensors already reported
     bad: list[str] = []
-    for t in ctx.data_inputs() + ctx.activation_outputs():
+    for t in ctx.activations:
         shape = t.shape
         if len(shape) <= 3 or (len(shape) == 4 and shape[0] <= 1):
             continue  # the common case, decided without a call
@@ -128,7 +128,7 @@ def check_row_size(ctx: OpContext) -> Iterator[Violation]:
     STRIDED_SLICE, RESHAPE, LOGISTIC and QUANTIZE row has X*Z > 230,400 - 1; X*Z = 176,400 maps.
     """
     cap = _row_cap()
-    for t in ctx.data_inputs() + ctx.activation_outputs():
+    for t in ctx.activations:
         shape = t.shape
         if len(shape) >= 2 and shape[-1] > 0 and shape[-2] > 0 and shape[-1] * shape[-2] <= cap:
             continue  # the common case, decided without a call
