@@ -82,16 +82,25 @@ def test_rule_dispatch_declarations_match_the_predicates() -> None:
 
     models = [load_model(p) for p in sorted(FIXTURES.glob("*.tflite"))]
     models.append(parse_model(build(conv_chain(O("RELU", ["a"], ["b"])))))
-    scoped = [r for r in all_rules().values() if r.scope is Scope.OP and (r.checks or r.opcodes)]
-    assert len(scoped) >= 10
+    scoped = [r for r in all_rules().values() if r.scope is Scope.OP and (r.checks or r.opcodes or r.when)]
+    assert len(scoped) >= 13
+    assert {"TPU101", "TPU401", "TPU403"} <= {r.code for r in scoped if r.when}
+    # Targets that make the `when` tests differ: old runtimes (TPU401), compilers leaving versions
+    # unmapped (TPU403).
+    targets = [Target(), Target(compiler="14.1", runtime=10), Target(compiler="2.0"), Target(compiler="1.0")]
     seen = 0
+    skipped: set[str] = set()
     for m in models:
         g = Graph.build(m, m.subgraphs[0])
         for op in m.subgraphs[0].ops:
-            ctx = OpContext.make(g, op, Target())
-            op_checks = ctx.spec.checks if ctx.spec is not None else ()
-            for r in scoped:
-                if not r.concerns(op.opcode, op_checks):
-                    assert list(r.run(ctx)) == [], (r.code, op.opcode)
-                    seen += 1
+            for target in targets:
+                ctx = OpContext.make(g, op, target)
+                op_checks = ctx.spec.checks if ctx.spec is not None else ()
+                for r in scoped:
+                    if not r.concerns(op.opcode, op_checks, target):
+                        assert list(r.run(ctx)) == [], (r.code, op.opcode, target)
+                        seen += 1
+                        if r.concerns(op.opcode, op_checks):
+                            skipped.add(r.code)  # skipped for this target only
     assert seen > 100
+    assert {"TPU101", "TPU401", "TPU403"} <= skipped

@@ -12,7 +12,10 @@ import enum
 import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tpulint.context import Target
 
 FAMILIES = {
     "1": "op support",
@@ -72,6 +75,9 @@ class Rule:
     # `checks`) or the op types they read. Empty: the rule looks at every op.
     checks: tuple[str, ...] = ()
     opcodes: tuple[str, ...] = ()
+    # Per-op rules that can only fire on some op types for a given target: a test of the op type
+    # and the target, False when no op of that type can fail the rule (None: any type can).
+    when: Callable[[str, Target], bool] | None = None
 
     @property
     def family(self) -> str:
@@ -84,8 +90,11 @@ class Rule:
     def run(self, *args: Any) -> Iterator[Violation]:
         return iter(self.func(*args))  # no wrapping generator: this runs once per op and rule
 
-    def concerns(self, opcode: str, op_checks: tuple[str, ...]) -> bool:
-        """Whether this per-op rule can fire on an op of type ``opcode`` (with the table's checks)."""
+    def concerns(self, opcode: str, op_checks: tuple[str, ...], target: Target | None = None) -> bool:
+        """Whether this per-op rule can fire on an op of type ``opcode`` (with the table's checks),
+        for ``target`` when given (:attr:`when`)."""
+        if target is not None and self.when is not None and not self.when(opcode, target):
+            return False
         if not self.checks and not self.opcodes:
             return True
         return opcode in self.opcodes or any(c in op_checks for c in self.checks)
@@ -104,11 +113,13 @@ def rule(
     blocks: bool = True,
     checks: tuple[str, ...] = (),
     opcodes: tuple[str, ...] = (),
+    when: Callable[[str, Target], bool] | None = None,
 ) -> Callable[[Callable[..., Iterable[Violation]]], Callable[..., Iterable[Violation]]]:
     """Register a predicate as rule ``code``. The function's doc string is the rule's documentation.
 
-    ``checks`` / ``opcodes`` say which ops a per-op rule concerns, so the engine only calls it for
-    those; the predicate must still return nothing for any other op.
+    ``checks`` / ``opcodes`` say which ops a per-op rule concerns, and ``when`` (op type, target)
+    for which targets, so the engine only calls it for those; the predicate must still return
+    nothing for any other op.
     """
 
     def deco(fn: Callable[..., Iterable[Violation]]) -> Callable[..., Iterable[Violation]]:
@@ -127,6 +138,7 @@ def rule(
             doc=inspect.cleandoc(fn.__doc__ or ""),
             checks=checks,
             opcodes=opcodes,
+            when=when,
         )
         return fn
 

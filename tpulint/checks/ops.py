@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tpulint.context import ModelContext, OpContext
+from tpulint.context import ModelContext, OpContext, Target
 from tpulint.registry import Violation, rule
-from tpulint.ruledata import cpu_only_ops, limits, replacements
+from tpulint.ruledata import cpu_only_ops, limits, op_table, replacements
 
 # Custom ops the compiler's TFLite interpreter can load (it leaves them on the CPU).
 KNOWN_CUSTOM_OPS = frozenset({"TFLite_Detection_PostProcess", "PosenetDecoderOp", "edgetpu-custom-op"})
@@ -18,7 +18,12 @@ def has_check(ctx: OpContext, name: str) -> bool:
     return ctx.spec is not None and name in ctx.spec.checks
 
 
-@rule("TPU101", "op-not-supported", status="not_supported")
+def _may_be_unsupported(opcode: str, target: Target) -> bool:
+    """TPU101 can fire: a custom op, or a builtin op type that is neither CPU-only nor in the op table."""
+    return opcode == "CUSTOM" or (opcode not in cpu_only_ops() and op_table().get(opcode) is None)
+
+
+@rule("TPU101", "op-not-supported", status="not_supported", when=_may_be_unsupported)
 def check_op_supported(ctx: OpContext) -> Iterator[Violation]:
     """The op type is not in the Edge TPU's supported-operations table.
 

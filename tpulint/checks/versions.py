@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tpulint.context import ModelContext, OpContext
+from tpulint.context import ModelContext, OpContext, Target
 from tpulint.model import Op
 from tpulint.quantmode import EIGHT_BIT
 from tpulint.registry import Violation, rule
+from tpulint.ruledata import op_table
 
 
-@rule("TPU401", "needs-newer-runtime", status="not_supported")
+def _needs_newer_runtime(opcode: str, target: Target) -> bool:
+    """TPU401 can fire: the op table names a minimum runtime above the target's for this op type."""
+    spec = op_table().get(opcode)
+    return spec is not None and spec.min_runtime > target.effective_runtime
+
+
+@rule("TPU401", "needs-newer-runtime", status="not_supported", when=_needs_newer_runtime)
 def check_min_runtime(ctx: OpContext) -> Iterator[Violation]:
     """The op needs a newer Edge TPU runtime than the one targeted (`--runtime` / `-m`).
 
@@ -123,7 +130,12 @@ def _older_tensorflow_fix(compiler: str) -> str | None:
     )
 
 
-@rule("TPU403", "op-version-not-mapped", status="version_not_supported")
+def _has_unmapped_versions(opcode: str, target: Target) -> bool:
+    """TPU403 can fire: the target's compiler leaves some version of this op type unmapped."""
+    return target.spec.unmapped_versions.get(opcode) is not None
+
+
+@rule("TPU403", "op-version-not-mapped", status="version_not_supported", when=_has_unmapped_versions)
 def check_op_version_unmapped(ctx: OpContext) -> Iterator[Violation]:
     """The compiler parses this op version but does not map it.
 
