@@ -79,6 +79,7 @@ def test_cached_graph_facts_equal_recomputed(path: Path) -> None:
                         tensor = g.tensor(t)
                         assert g.label(t) == f"{tensor.shape_str()} {tensor.dtype}"
             assert g.execution_order() == _naive_order(g)
+            assert g.file_order_is_topological()  # verified models are
             assert [g.is_constant(t) for t in range(len(g.subgraph.tensors))] == [
                 g._is_constant(t) for t in range(len(g.subgraph.tensors))
             ]
@@ -163,6 +164,7 @@ def test_unordered_graph_facts_equal_recomputed() -> None:
     from builders import M, O, T, build
 
     rng = random.Random(11)
+    unordered = 0
     for case in range(40):
         n = rng.randint(2, 12)
         tensors = [T("in", [1, 4])] + [T(f"t{i}", [1, 4]) for i in range(n)]
@@ -173,10 +175,15 @@ def test_unordered_graph_facts_equal_recomputed() -> None:
         model = parse_model(build(M(tensors=tensors, ops=ops, inputs=["in"], outputs=[f"t{n - 1}"])), verify=False)
         g = Graph.build(model, model.subgraphs[0])
         assert g.execution_order() == _naive_order(g), case
+        assert g.file_order_is_topological() == all(
+            p < op.index for op in g.subgraph.ops for p in _naive_producers(g, op)
+        )
+        unordered += not g.file_order_is_topological()
         assert sorted(g.execution_order()) == list(range(n))
         for op in g.subgraph.ops:
             assert g.producers_of(op) == _naive_producers(g, op)
             assert g.consumers_of(op) == _naive_consumers(g, op)
+    assert 10 < unordered < 40  # both kinds of graph were made
 
 
 def test_jobs_give_identical_reports_in_order() -> None:

@@ -44,6 +44,7 @@ class Graph:
     _acts: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
     _outs: list[tuple[Tensor, ...]] = field(default_factory=list, repr=False)
     _order: tuple[int, ...] | None = field(default=None, repr=False)
+    _topological: bool = field(default=False, repr=False)  # the file order is an execution order
     _by_type: dict[str, tuple[Op, ...]] | None = field(default=None, repr=False)
     _label_of: dict[tuple[tuple[int, ...], str], str] = field(default_factory=dict, repr=False)
     _all_labelled: bool = field(default=False, repr=False)
@@ -285,6 +286,13 @@ class Graph:
             self._order = tuple(self._execution_order())
         return list(self._order)
 
+    def file_order_is_topological(self) -> bool:
+        """Whether every op comes after the ops that produce its inputs (no op reads a tensor that
+        it or a later op writes): the execution order is then the file order."""
+        if self._order is None:
+            self.execution_order()
+        return self._topological
+
     def _execution_order(self) -> list[int]:
         ops = self.subgraph.ops
         n = len(ops)
@@ -295,6 +303,7 @@ class Graph:
             if first_reader(t, n) <= p:
                 break
         else:
+            self._topological = True
             return list(range(n))
         if len(self._data) == n:
             producers, consumers = self._links()

@@ -75,6 +75,8 @@ def greedy_subsets(graph: Graph, eligible: dict[int, bool], order: list[int]) ->
     if n and kinds.count(kinds[0]) == n:
         # One kind (every op maps, or none does): without a cycle the first subset takes every op,
         # as each becomes ready once the producers of its inputs, all earlier in ``order``, are in.
+        if graph.file_order_is_topological() and order == list(range(n)):
+            return [(kinds[0], list(order))]  # the producers are earlier: the graph checked it
         rank = {i: k for k, i in enumerate(order)}
         if all(rank[p] < k for k, i in enumerate(order) for t in ops[i].inputs if (p := producer_of(t, i)) != i):
             return [(kinds[0], list(order))]
