@@ -24,7 +24,7 @@ from tpulint.errors import ModelFormatError, ModelReadError, TpulintError
 from tpulint.graph import Graph
 from tpulint.model import Model, Op, Tensor, gc_paused, load_model, parse_model
 from tpulint.partition import simulate
-from tpulint.registry import Rule, Scope, Severity, Violation, all_rules
+from tpulint.registry import Rule, Scope, Severity, Violation, rules_by_scope
 from tpulint.report import Finding, FirstCpuOp, ModelReport, OpReport, Report, Summary
 from tpulint.ruledata import errors as error_texts
 from tpulint.ruledata import message_for, prepare_checks, status_text, statuses
@@ -63,14 +63,6 @@ COMPILE_ERRORS = {
 # failing node in operator order, and within a node at the kernel's first failing check
 # (``extra["precedence"]``, tpulint.checks.prepare). The other errors keep the rule order.
 PREPARE_ERRORS = frozenset({"flex_op", "custom_op", "prepare_failed"})
-
-
-def _rules_by_scope(selected: set[str] | None) -> dict[Scope, list[Rule]]:
-    out: dict[Scope, list[Rule]] = {s: [] for s in Scope}
-    for code, r in all_rules().items():
-        if selected is None or code in selected:
-            out[r.scope].append(r)
-    return out
 
 
 def _finding(
@@ -123,7 +115,7 @@ def analyze_model(
     model: Model, target: Target, *, label: str | None = None, selected: set[str] | None = None
 ) -> ModelReport:
     """Predict what the compiler does with ``model`` for ``target``."""
-    rules = _rules_by_scope(selected)
+    rules = rules_by_scope(None if selected is None else frozenset(selected))
     report = ModelReport(
         path=label or (str(model.path) if model.path else "<bytes>"),
         runtime=target.effective_runtime,
@@ -388,7 +380,7 @@ def _summary(
 
 
 def _compiled_report(
-    report: ModelReport, model: Model, main: Graph, rules: dict[Scope, list[Rule]], mctx: ModelContext
+    report: ModelReport, model: Model, main: Graph, rules: dict[Scope, tuple[Rule, ...]], mctx: ModelContext
 ) -> ModelReport:
     """Already-compiled input: report what the real compiler did (no prediction)."""
     for r in rules[Scope.MODEL]:

@@ -125,6 +125,7 @@ def rule(
     def deco(fn: Callable[..., Iterable[Violation]]) -> Callable[..., Iterable[Violation]]:
         if code in _REGISTRY:
             raise ValueError(f"rule code {code} registered twice")
+        _BY_SCOPE.clear()
         if len(code) != 6 or not code.startswith("TPU") or not code[3:].isdigit():
             raise ValueError(f"bad rule code {code!r}")
         _REGISTRY[code] = Rule(
@@ -150,6 +151,23 @@ def all_rules() -> dict[str, Rule]:
     import tpulint.checks  # noqa: F401  (registration side effect)
 
     return dict(sorted(_REGISTRY.items()))
+
+
+# rules_by_scope's answers, by selection; emptied when a rule is registered.
+_BY_SCOPE: dict[frozenset[str] | None, dict[Scope, tuple[Rule, ...]]] = {}
+
+
+def rules_by_scope(selected: frozenset[str] | None = None) -> dict[Scope, tuple[Rule, ...]]:
+    """The rules of each scope in code order, all of them or the codes ``selected``: made once per
+    selection (an analysis asks for them once per model)."""
+    hit = _BY_SCOPE.get(selected)
+    if hit is None:
+        out: dict[Scope, list[Rule]] = {s: [] for s in Scope}
+        for code, r in all_rules().items():
+            if selected is None or code in selected:
+                out[r.scope].append(r)
+        hit = _BY_SCOPE[selected] = {s: tuple(rs) for s, rs in out.items()}
+    return hit
 
 
 def get_rule(code: str) -> Rule | None:
