@@ -80,11 +80,12 @@ INT32_UNPACKERS: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
 class Reader:
     """Field access on one flatbuffer; vtables are parsed once per vtable position."""
 
-    __slots__ = ("buf", "options_seen", "vtables")
+    __slots__ = ("buf", "options_seen", "table_sizes", "vtables")
 
     def __init__(self, buf: Any) -> None:
         self.buf = buf
         self.vtables: dict[int, tuple[int, ...]] = {}
+        self.table_sizes: dict[int, int] = {}  # inline size of the tables of each vtable, by its position
         # Scalar options decoded so far, by (class, vtable position, the table's bytes after its vtable offset).
         self.options_seen: dict[tuple[str, int, Any], dict[str, Any]] = {}
 
@@ -237,23 +238,28 @@ def _read_table(r: Reader, pos: int, names: dict[int, str], type_code: int) -> t
     cls_name = names.get(type_code)
     if cls_name is None:
         return f"OPTIONS_{type_code}", {}
-    spec = _compiled(cls_name)
-    if spec is None:
-        return cls_name, {}
     buf = r.buf
+    key = None
     if cls_name in _SCALARS_ONLY:
         # Options of scalars only (convolutions, pooling, element-wise ops): tables of one class
         # with the same vtable and the same bytes hold the same values, and a model repeats a few
         # settings over and over. Each op still gets its own dict.
         vt = pos - i32(buf, pos)[0]
-        key = (cls_name, vt, bytes(buf[pos + 4 : pos + u16(buf, vt + 2)[0]]))
+        size = r.table_sizes.get(vt)
+        if size is None:
+            size = r.table_sizes[vt] = u16(buf, vt + 2)[0]
+        key = (cls_name, vt, bytes(buf[pos + 4 : pos + size]))
         seen = r.options_seen.get(key)
         if seen is not None:
             return cls_name, dict(seen)
-        name, out = _read_fields(r, pos, cls_name, spec)
+    spec = _compiled(cls_name)
+    if spec is None:
+        return cls_name, {}
+    name, out = _read_fields(r, pos, cls_name, spec)
+    if key is not None:
         r.options_seen[key] = out
         return name, dict(out)
-    return _read_fields(r, pos, cls_name, spec)
+    return name, out
 
 
 # Options classes whose fields are all scalars (read the same from the same bytes, wherever they lie).
@@ -288,7 +294,8 @@ def read_options(r: Reader, op_pos: int, offs: tuple[int, ...]) -> tuple[str | N
     t2 = buf[op_pos + offs[OP_OPTIONS2_TYPE]] if offs[OP_OPTIONS2_TYPE] else 0
     if not t1 and not t2:
         return None, {}
-    p1 = r.indirect(op_pos + offs[OP_OPTIONS]) if offs[OP_OPTIONS] else -1
+    at = op_pos + offs[OP_OPTIONS]  # Reader.indirect, inline: this runs once per op
+    p1 = at + u32(buf, at)[0] if offs[OP_OPTIONS] else -1
     name, out = _read_table(r, p1, _data.BUILTIN_OPTIONS, t1)
     if t2:
         p2 = r.indirect(op_pos + offs[OP_OPTIONS2]) if offs[OP_OPTIONS2] else -1
