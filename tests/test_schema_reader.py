@@ -348,13 +348,25 @@ def test_check_path_imports_no_bindings() -> None:
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
-def test_parse_bytes_memoryview_and_mmap_agree() -> None:
-    data = (FIXTURES / "lstm.tflite").read_bytes()
+@pytest.mark.parametrize(
+    "name", ["lstm.tflite", "int8_cnn.tflite", "uint8_cnn.tflite", "rule_TPU103_unequal_dilation.tflite"]
+)
+def test_parse_bytes_bytearray_memoryview_and_mmap_agree(name: str) -> None:
+    """Slices of bytes and of a mapped file are bytes; of a bytearray or a memoryview they are
+    not, and the reader makes them bytes where it keys on them (options, quantization)."""
+    path = FIXTURES / name
+    data = path.read_bytes()
     a = parse_model(data)
     b = parse_model(memoryview(bytearray(data)))
-    c = load_model(FIXTURES / "lstm.tflite")
+    d = parse_model(bytearray(data))
+    c = load_model(path)
     try:
-        assert _typed(as_oracle(a)) == _typed(as_oracle(b)) == _typed(as_oracle(c))
+        assert _typed(as_oracle(a)) == _typed(as_oracle(b)) == _typed(as_oracle(c)) == _typed(as_oracle(d))
+        for m in (b, c, d):  # equal quantizations are shared whatever holds the bytes
+            shared = {id(t.quantization) for t in m.subgraphs[0].tensors if t.quantization is not None}
+            assert len(shared) == len(
+                {id(t.quantization) for t in a.subgraphs[0].tensors if t.quantization is not None}
+            )
     finally:
         c.close()
 

@@ -20,6 +20,7 @@ a format error).
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Callable
 from operator import add, itemgetter
@@ -80,10 +81,13 @@ INT32_UNPACKERS: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
 class Reader:
     """Field access on one flatbuffer; vtables are parsed once per vtable position."""
 
-    __slots__ = ("buf", "options_seen", "table_sizes", "vtables")
+    __slots__ = ("as_bytes", "buf", "options_seen", "table_sizes", "vtables")
 
     def __init__(self, buf: Any) -> None:
         self.buf = buf
+        # What makes a slice of ``buf`` bytes (hashable): nothing for bytes and a mapped file,
+        # whose slices are bytes already (a call of bytes() on them costs as much as the slice).
+        self.as_bytes: Callable[[Any], bytes] | None = None if isinstance(buf, (bytes, mmap.mmap)) else bytes
         self.vtables: dict[int, tuple[int, ...]] = {}
         self.table_sizes: dict[int, int] = {}  # inline size of the tables of each vtable, by its position
         # Scalar options decoded so far, by (class, vtable position, the table's bytes after its vtable offset).
@@ -248,7 +252,8 @@ def _read_table(r: Reader, pos: int, names: dict[int, str], type_code: int) -> t
         size = r.table_sizes.get(vt)
         if size is None:
             size = r.table_sizes[vt] = u16(buf, vt + 2)[0]
-        key = (cls_name, vt, bytes(buf[pos + 4 : pos + size]))
+        raw = buf[pos + 4 : pos + size]
+        key = (cls_name, vt, raw if r.as_bytes is None else r.as_bytes(raw))
         seen = r.options_seen.get(key)
         if seen is not None:
             return cls_name, dict(seen)

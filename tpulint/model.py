@@ -841,6 +841,7 @@ class _TensorReader:
         copied = 0
         copies: array[int] = array("q")
         tensors: list[Tensor] = []
+        as_bytes = self.reader.as_bytes
         for ti, t in enumerate(positions):
             if not ti % RELEASE_EVERY:
                 release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
@@ -939,7 +940,10 @@ class _TensorReader:
             if scale_end > scale_at or zp_end > zp_at:
                 # Tensors that share their quantization (a block's activations, the inputs and
                 # output of a concatenation, a stack of identical layers) share one object.
-                key = (bytes(buf[scale_at:scale_end]), bytes(buf[zp_at:zp_end]), qdim)
+                scales, zero_points = buf[scale_at:scale_end], buf[zp_at:zp_end]
+                if as_bytes is not None:
+                    scales, zero_points = as_bytes(scales), as_bytes(zero_points)
+                key = (scales, zero_points, qdim)
                 quant = quants.get(key)
                 if quant is None:
                     quant = quants[key] = Quantization.packed(*key)
