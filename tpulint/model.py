@@ -578,7 +578,7 @@ def _read_buffers(
     (read budget: nothing but the table) and the walk's work and read budgets left."""
     S = _schema
     buf = r.buf
-    fields = r.fields
+    fields, vtables = r.fields, r.vtables
     u32, u64, i32 = S.u32, S.u64, S.i32
     n = len(buf)
     last = n - 4
@@ -587,15 +587,18 @@ def _read_buffers(
     copies: array[int] = array("q")
     buffer_sizes, externals, inlines = array("q"), array("q"), array("q")
     for b in positions:
+        if check is not None and b > last:
+            raise _Recheck
+        vt = b - i32(buf, b)[0]
         if check is not None:  # where everything lies, before anything is read
-            if b > last or (size := sizes[b - i32(buf, b)[0]]) < 0 or b + size > n:
+            if (size := sizes[vt]) < 0 or b + size > n:
                 raise _Recheck
             budget -= size
             reads -= TABLE_READ_COST
             if budget < 0 or reads < 0:
                 raise _Recheck
             copies.append(TABLE_READ_COST)
-        f = fields(b)
+        f = vtables.get(vt) or fields(b)  # Reader.fields, without the call once the vtable is known
         off = f[S.BUFFER_DATA]
         length = 0
         inline = -1
@@ -644,7 +647,7 @@ def _read_ops(
     what was copied out of each (read budget) and the walk's work and read budgets left."""
     S = _schema
     buf = r.buf
-    fields = r.fields
+    fields, vtables = r.fields, r.vtables
     u32, i32, int32_unpacker, int32_unpackers = S.u32, S.i32, S.int32_unpacker, S.INT32_UNPACKERS
     nopcodes = len(opcodes)
     checking = check is not None
@@ -658,12 +661,15 @@ def _read_ops(
     for oi, o in enumerate(positions):
         if not oi % RELEASE_EVERY:
             release_pages(buf)
+        if check is not None and o > last:
+            raise _Recheck
+        vt = o - i32(buf, o)[0]
         if check is not None:  # where everything lies, before anything is read
-            if o > last or (size := sizes[o - i32(buf, o)[0]]) < 0 or o + size > n:
+            if (size := sizes[vt]) < 0 or o + size > n:
                 raise _Recheck
             budget -= size
             copied = TABLE_READ_COST
-        f = fields(o)
+        f = vtables.get(vt) or fields(o)  # Reader.fields, without the call once the vtable is known
         # The index vectors: inputs, outputs, intermediates (each read once, checked first).
         index_vectors: list[tuple[int, ...]] = []
         for slot in _OP_INDEX_VECTORS:
@@ -965,8 +971,8 @@ class _TensorReader:
                     bidx,
                     buffer_sizes[bidx] if bidx < nbuffers else 0,
                     quant,
-                    bool(variable),
-                    bool(o_sparsity),
+                    variable != 0,  # not bool(): a call per tensor
+                    o_sparsity != 0,
                 )
             )
         return tensors, copies, budget, reads
