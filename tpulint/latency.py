@@ -242,7 +242,7 @@ def _op_work(
     if opcode in _MAC_OPS and outs and len(inputs) > 1 and inputs[1] >= 0:
         lanes, depth = c.lanes, c.reduce_width
         n_out = elements[outs[0].shape]
-        shape = graph.tensor(inputs[1]).shape
+        shape = graph.subgraph.tensors[inputs[1]].shape
         if opcode == "CONV_2D" and len(shape) == 4:
             cout, kh, kw, cin = shape
             macs = n_out * kh * kw * cin
