@@ -454,6 +454,14 @@ def analyze_bytes(data: bytes, target: Target, *, label: str = "-", selected: se
 
 
 def _analyze(load: Callable[[], Model], target: Target, shown: str, selected: set[str] | None) -> ModelReport:
+    # One pause of the cyclic collector for reading, analysing and freeing the model: a model and a
+    # report are many small acyclic objects (tpulint.model.gc_paused). Resumed between the read and
+    # the analysis, the collector would walk every object of the model the first time it ran.
+    with gc_paused():
+        return _load_and_analyze(load, target, shown, selected)
+
+
+def _load_and_analyze(load: Callable[[], Model], target: Target, shown: str, selected: set[str] | None) -> ModelReport:
     try:
         model = load()
     except TpulintError as exc:
@@ -465,8 +473,7 @@ def _analyze(load: Callable[[], Model], target: Target, shown: str, selected: se
             compiler=target.compiler,
         )
     try:
-        with gc_paused():  # a report is many small acyclic objects (tpulint.model.gc_paused)
-            return analyze_model(model, target, label=shown, selected=selected)
+        return analyze_model(model, target, label=shown, selected=selected)
     except TpulintError as exc:
         return ModelReport(
             path=shown,
