@@ -278,3 +278,28 @@ def test_packed_quantization_decodes_to_the_same_values() -> None:
     single = Quantization.packed(struct.pack("<f", 0.02), b"", 0)
     assert single.channels == 1 and not single.per_axis and single.zero_point == ()
     assert repr(Quantization((1.0,), (0,))) == "Quantization(scale=(1.0,), zero_point=(0,), quantized_dimension=0)"
+
+
+def test_check_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
+    """tpulint pauses the cyclic garbage collector while it reads and analyses a model; it is on
+    again afterwards (also after an unreadable or malformed file), and stays off if the caller
+    had turned it off."""
+    import gc
+
+    import tpulint
+
+    corrupt = tmp_path / "corrupt.tflite"
+    corrupt.write_bytes((FIXTURES / "int8_cnn.tflite").read_bytes()[:300])
+    paths = [FIXTURES / "int8_cnn.tflite", tmp_path / "missing.tflite", corrupt]
+    assert gc.isenabled()
+    for p in paths:
+        report = tpulint.check(p)
+        assert report.ok == (p == paths[0])
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        for p in paths:
+            tpulint.check(p)
+            assert not gc.isenabled()
+    finally:
+        gc.enable()
