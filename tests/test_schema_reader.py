@@ -417,3 +417,29 @@ def test_scalar_options_read_once_per_class_vtable_and_bytes() -> None:
     assert fc[1]["fused_activation_function"] == 1 and fc[1]["weights_format"] == 1
     again = _schema._read_table(r, pos, _schema_data.BUILTIN_OPTIONS, code_of["AddOptions"])
     assert again == add and again[1] is not add[1]
+
+
+def test_tensor_names_decode_as_utf8_with_replacement(tmp_path: Path) -> None:
+    """Names are UTF-8; bytes that are not become U+FFFD, whatever holds the model's bytes."""
+    from builders import M, O, T, build
+
+    data = build(
+        M(
+            tensors=[T("in_QQQ", [1, 4]), T("out_é", [1, 4])],
+            ops=[O("RELU", ["in_QQQ"], ["out_é"])],
+            inputs=["in_QQQ"],
+            outputs=["out_é"],
+        )
+    )
+    assert data.count(b"QQQ") == 1
+    data = data.replace(b"QQQ", b"\xff\xfe\xed")
+    path = tmp_path / "names.tflite"
+    path.write_bytes(data)
+    want = [b"in_\xff\xfe\xed".decode("utf-8", "replace"), "out_é"]
+    assert "\ufffd" in want[0]
+    mapped = load_model(path)
+    try:
+        for m in (parse_model(data), parse_model(bytearray(data)), parse_model(memoryview(data)), mapped):
+            assert [t.name for t in m.subgraphs[0].tensors] == want
+    finally:
+        mapped.close()

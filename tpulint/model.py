@@ -961,10 +961,17 @@ class _TensorReader:
             if sig_length:
                 values = (int32_unpackers.get(sig_length) or int32_unpacker(sig_length))(buf, sig_at)
                 sig = shapes.setdefault(values, values)
+            name = ""
+            if o_name:
+                raw = buf[name_at:name_end]
+                try:  # a slice of bytes, a bytearray or a mapped file, with a UTF-8 name: the common case
+                    name = raw.decode() if as_bytes is None else str(raw, "utf-8")
+                except UnicodeDecodeError:
+                    name = str(raw, "utf-8", "replace")
             tensors.append(
                 Tensor(
                     ti,
-                    str(buf[name_at:name_end], "utf-8", "replace") if o_name else "",
+                    name,
                     dtype_names.get(code) or f"TYPE_{code}",
                     shape,
                     sig,
