@@ -1236,18 +1236,18 @@ def graph_order_problem(
                 return f"tensor {describe(t)} is written by op {earlier} and again by op {i}"
     sources = set(graph_inputs)
     for i, inputs in enumerate(op_inputs):
-        for k, t in enumerate(inputs):
-            if t < 0:
-                continue
-            p = producer.get(t)
+        for t in inputs:  # the input's position (k) is looked up only for a message
+            p = producer.get(t)  # never -1 (no tensor): producer holds no negative index
             if p is None:
-                if t in sources or t in known_static or is_static(t):
+                if t < 0 or t in sources or t in known_static or is_static(t):
                     continue
+                k = inputs.index(t)
                 return (
                     f"op {i} input {k} reads tensor {describe(t)}, which no op produces and which is not "
                     f"a subgraph input, a constant or a variable"
                 )
             if p >= i:
+                k = inputs.index(t)
                 cycle = _find_cycle(len(op_inputs), lambda j: _dependencies(op_inputs[j], producer))
                 if cycle:
                     path = " -> ".join(str(j) for j in cycle)
