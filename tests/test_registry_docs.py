@@ -97,7 +97,7 @@ def test_rule_dispatch_declarations_match_the_predicates() -> None:
                 ctx = OpContext.make(g, op, target)
                 op_checks = ctx.spec.checks if ctx.spec is not None else ()
                 for r in scoped:
-                    if not r.concerns(op.opcode, op_checks, target):
+                    if not r.concerns(op.opcode, op_checks, target, ctx.spec):
                         assert list(r.run(ctx)) == [], (r.code, op.opcode, target)
                         seen += 1
                         if r.concerns(op.opcode, op_checks):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tpulint.context import Target
+    from tpulint.ruledata import OpSpec
 
 FAMILIES = {
     "1": "op support",
@@ -75,9 +76,10 @@ class Rule:
     # `checks`) or the op types they read. Empty: the rule looks at every op.
     checks: tuple[str, ...] = ()
     opcodes: tuple[str, ...] = ()
-    # Per-op rules that can only fire on some op types for a given target: a test of the op type
-    # and the target, False when no op of that type can fail the rule (None: any type can).
-    when: Callable[[str, Target], bool] | None = None
+    # Per-op rules that can only fire on some op types for a given target: a test of the op type,
+    # its op-table entry (as the op's context has it) and the target, False when no op of that
+    # type can fail the rule (None: any type can).
+    when: Callable[[str, OpSpec | None, Target], bool] | None = None
 
     @property
     def family(self) -> str:
@@ -90,10 +92,12 @@ class Rule:
     def run(self, *args: Any) -> Iterator[Violation]:
         return iter(self.func(*args))  # no wrapping generator: this runs once per op and rule
 
-    def concerns(self, opcode: str, op_checks: tuple[str, ...], target: Target | None = None) -> bool:
+    def concerns(
+        self, opcode: str, op_checks: tuple[str, ...], target: Target | None = None, spec: OpSpec | None = None
+    ) -> bool:
         """Whether this per-op rule can fire on an op of type ``opcode`` (with the table's checks),
-        for ``target`` when given (:attr:`when`)."""
-        if target is not None and self.when is not None and not self.when(opcode, target):
+        for ``target`` when given, the op type's table entry being ``spec`` (:attr:`when`)."""
+        if target is not None and self.when is not None and not self.when(opcode, spec, target):
             return False
         if not self.checks and not self.opcodes:
             return True
@@ -113,12 +117,12 @@ def rule(
     blocks: bool = True,
     checks: tuple[str, ...] = (),
     opcodes: tuple[str, ...] = (),
-    when: Callable[[str, Target], bool] | None = None,
+    when: Callable[[str, OpSpec | None, Target], bool] | None = None,
 ) -> Callable[[Callable[..., Iterable[Violation]]], Callable[..., Iterable[Violation]]]:
     """Register a predicate as rule ``code``. The function's doc string is the rule's documentation.
 
-    ``checks`` / ``opcodes`` say which ops a per-op rule concerns, and ``when`` (op type, target)
-    for which targets, so the engine only calls it for those; the predicate must still return
+    ``checks`` / ``opcodes`` say which ops a per-op rule concerns, and ``when`` (op type, its
+    op-table entry, target) for which targets, so the engine only calls it for those; the predicate must still return
     nothing for any other op.
     """
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from tpulint.context import ModelContext, OpContext, Target
 from tpulint.registry import Violation, rule
-from tpulint.ruledata import cpu_only_ops, limits, op_table, replacements
+from tpulint.ruledata import OpSpec, cpu_only_ops, limits, replacements
 
 # Custom ops the compiler's TFLite interpreter can load (it leaves them on the CPU).
 KNOWN_CUSTOM_OPS = frozenset({"TFLite_Detection_PostProcess", "PosenetDecoderOp", "edgetpu-custom-op"})
@@ -18,9 +18,9 @@ def has_check(ctx: OpContext, name: str) -> bool:
     return ctx.spec is not None and name in ctx.spec.checks
 
 
-def _may_be_unsupported(opcode: str, target: Target) -> bool:
+def _may_be_unsupported(opcode: str, spec: OpSpec | None, target: Target) -> bool:
     """TPU101 can fire: a custom op, or a builtin op type that is neither CPU-only nor in the op table."""
-    return opcode == "CUSTOM" or (opcode not in cpu_only_ops() and op_table().get(opcode) is None)
+    return opcode == "CUSTOM" or (opcode not in cpu_only_ops() and spec is None)
 
 
 @rule("TPU101", "op-not-supported", status="not_supported", when=_may_be_unsupported)

@@ -8,12 +8,11 @@ from tpulint.context import ModelContext, OpContext, Target
 from tpulint.model import Op
 from tpulint.quantmode import EIGHT_BIT
 from tpulint.registry import Violation, rule
-from tpulint.ruledata import op_table
+from tpulint.ruledata import OpSpec
 
 
-def _needs_newer_runtime(opcode: str, target: Target) -> bool:
+def _needs_newer_runtime(opcode: str, spec: OpSpec | None, target: Target) -> bool:
     """TPU401 can fire: the op table names a minimum runtime above the target's for this op type."""
-    spec = op_table().get(opcode)
     return spec is not None and spec.min_runtime > target.effective_runtime
 
 
@@ -130,7 +129,7 @@ def _older_tensorflow_fix(compiler: str) -> str | None:
     )
 
 
-def _has_unmapped_versions(opcode: str, target: Target) -> bool:
+def _has_unmapped_versions(opcode: str, spec: OpSpec | None, target: Target) -> bool:
     """TPU403 can fire: the target's compiler leaves some version of this op type unmapped."""
     return target.spec.unmapped_versions.get(opcode) is not None
 
