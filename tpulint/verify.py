@@ -69,7 +69,6 @@ import mmap
 import struct
 from array import array
 from collections.abc import Callable, Sequence
-from collections.abc import Set as AbstractSet
 from operator import add, attrgetter
 from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
@@ -1045,10 +1044,7 @@ class _Walker:
         def describe(t: int) -> str:
             return f"{t} ({self.tensor_name(tensors[t])!r})"
 
-        constants = {t for t, tensor in enumerate(decoded) if tensor.data_size > 0}  # is_static without a call
-        problem = graph_order_problem(
-            op_inputs, op_outputs, graph_inputs, graph_outputs, is_static, describe, known_static=constants
-        )
+        problem = graph_order_problem(op_inputs, op_outputs, graph_inputs, graph_outputs, is_static, describe)
         if problem:
             _fail(BAD_GRAPH, f"subgraph {s}: {problem}")
         return calls
@@ -1216,13 +1212,11 @@ def graph_order_problem(
     graph_outputs: Sequence[int],
     is_static: Callable[[int], bool],
     describe: Callable[[int], str] = str,
-    known_static: AbstractSet[int] = frozenset(),
 ) -> str | None:
     """Describe the first structural problem of one subgraph's op graph, or return None.
 
     Ops run in list order. An op may read a graph input, a tensor an earlier op wrote, -1 (no
-    tensor), or a tensor for which ``is_static`` is true (constant, variable, zero-sized; it is not
-    asked for the tensors of ``known_static``, which the caller knows to be). Reported:
+    tensor), or a tensor for which ``is_static`` is true (constant, variable, zero-sized). Reported:
     two ops writing one tensor, a read of a tensor nobody produces, a cycle of ops, a read before
     the producing op has run, and a graph output nobody produces. Indices must already be in range.
     """
@@ -1239,7 +1233,7 @@ def graph_order_problem(
         for t in inputs:  # the input's position (k) is looked up only for a message
             p = producer.get(t)  # never -1 (no tensor): producer holds no negative index
             if p is None:
-                if t < 0 or t in sources or t in known_static or is_static(t):
+                if t < 0 or t in sources or is_static(t):
                     continue
                 k = inputs.index(t)
                 return (
@@ -1257,7 +1251,7 @@ def graph_order_problem(
                     f"(ops are not in execution order)"
                 )
     for k, t in enumerate(graph_outputs):
-        if t not in producer and t not in sources and t not in known_static and not is_static(t):
+        if t not in producer and t not in sources and not is_static(t):
             return f"output {k} is tensor {describe(t)}, which no op produces and which is not an input or a constant"
     return None
 
