@@ -30,10 +30,10 @@ class Graph:
     # Caches (filled by build() / on first use).
     _producers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> producer ops (_links)
     _consumers: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # op -> consumer ops (_links)
-    # Per tensor (indexed by tensor; constness filled by build(), labels None until asked): a list
-    # is a fifth of a dict's size.
-    _constant: list[bool | None] = field(default_factory=list, repr=False)
-    _labels: list[str | None] = field(default_factory=list, repr=False)  # "[1,8,8,3] INT8"
+    # Per tensor (indexed by tensor; constness filled by build(), labels on first use): a list is a
+    # fifth of a dict's size.
+    _constant: list[bool] = field(default_factory=list, repr=False)
+    _labels: list[str] = field(default_factory=list, repr=False)  # "[1,8,8,3] INT8"
     # Readers of each tensor: the first one, and the others for the few tensors read twice or more
     # (one list per tensor would cost more than the tensors of a large model).
     _first_consumer: dict[int, int] = field(default_factory=dict, repr=False)
@@ -47,7 +47,6 @@ class Graph:
     _topological: bool = field(default=False, repr=False)  # the file order is an execution order
     _by_type: dict[str, tuple[Op, ...]] | None = field(default=None, repr=False)
     _label_of: dict[tuple[tuple[int, ...], str], str] = field(default_factory=dict, repr=False)
-    _all_labelled: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, model: Model, subgraph: Subgraph) -> Graph:
@@ -72,11 +71,9 @@ class Graph:
         g.graph_outputs = frozenset(subgraph.outputs)
         tensors = subgraph.tensors
         n = len(tensors)
-        g._labels = [None] * n
         # Constness of every tensor at once (Graph._is_constant): data no op produces and that is
         # not a graph input, or a DEQUANTIZE of such data.
-        constant: list[bool | None] = [t.data_size > 0 for t in tensors]
-        g._constant = constant
+        g._constant = constant = [t.data_size > 0 for t in tensors]
         for t in graph_inputs:
             if 0 <= t < n and t not in producer:
                 constant[t] = False
@@ -84,23 +81,13 @@ class Graph:
             op = ops[p]
             constant[t] = op.opcode == "DEQUANTIZE" and g._dequantizes_constants(op)
         data, consts, acts, outs = g._data, g._consts, g._acts, g._outs
-        for op in ops:  # each op's tensor lists (Graph._split_op, inline: this runs once per op)
-            d: list[Tensor] = []
-            c: list[Tensor] = []
-            for t in op.inputs:
-                if t >= 0:
-                    (c if constant[t] else d).append(tensors[t])
-            o: list[Tensor] = []
-            a: list[Tensor] = []
-            for t in op.outputs:
-                if t >= 0:
-                    o.append(tensors[t])
-                    if not constant[t]:
-                        a.append(tensors[t])
-            data.append(tuple(d))
-            consts.append(tuple(c))
-            acts.append(tuple(a))
-            outs.append(tuple(o))
+        split = g._split_op
+        for op in ops:
+            d, c, a, o = split(op)
+            data.append(d)
+            consts.append(c)
+            acts.append(a)
+            outs.append(o)
         return g
 
     def _links(self) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
@@ -148,49 +135,41 @@ class Graph:
     def label(self, t: int) -> str:
         """``"[1,16,16,3] INT8"``: a tensor's shape and type as reports show them, made once per
         distinct shape and type (a 10,000-op report names the same few hundred again and again)."""
-        hit = self._labels[t]
-        if hit is None:
-            tensor = self.subgraph.tensors[t]
-            key = (tensor.shape, tensor.dtype)
-            hit = self._label_of.get(key)
-            if hit is None:
-                hit = self._label_of[key] = f"{tensor.shape_str()} {tensor.dtype}"
-            self._labels[t] = hit
-        return hit
+        if not self._labels:
+            self._label_all()
+        return self._labels[t]
 
     def labels(self, ts: Iterable[int]) -> list[str]:
         """:meth:`label` of each present tensor of ``ts`` (-1, no tensor, is skipped): an op's inputs
         or outputs, as its report row shows them. The first call labels every tensor at once (a
         report asks for the inputs and outputs of every op: nearly every tensor)."""
-        if not self._all_labelled:
+        if not self._labels:
             self._label_all()
         cache = self._labels
         out: list[str] = []
         for t in ts:  # a loop, not a comprehension: an op has few tensors, and a comprehension's call costs more
             if t >= 0:
-                out.append(cache[t])  # type: ignore[arg-type]  # every entry is a str now
+                out.append(cache[t])
         return out
 
     def _label_all(self) -> None:
-        cache, label_of = self._labels, self._label_of
-        for t, tensor in enumerate(self.subgraph.tensors):
-            if cache[t] is None:
-                key = (tensor.shape, tensor.dtype)
-                hit = label_of.get(key)
-                if hit is None:
-                    hit = label_of[key] = f"{tensor.shape_str()} {tensor.dtype}"
-                cache[t] = hit
-        self._all_labelled = True
+        label_of = self._label_of
+        labels = self._labels
+        for tensor in self.subgraph.tensors:
+            key = (tensor.shape, tensor.dtype)
+            hit = label_of.get(key)
+            if hit is None:
+                hit = label_of[key] = f"{tensor.shape_str()} {tensor.dtype}"
+            labels.append(hit)
 
     def is_constant(self, t: int) -> bool:
         """A compile-time constant: data no op produces (weights, biases, shape operands), or the
         output of a DEQUANTIZE of such data (float16-quantized models store weights that way)."""
-        hit = self._constant[t]
-        if hit is None:
-            hit = self._constant[t] = self._is_constant(t)
-        return hit
+        return self._constant[t]
 
     def _is_constant(self, t: int) -> bool:
+        """:meth:`is_constant` of one tensor, as the rule reads (build() applies it to every tensor
+        at once; the tests compare both)."""
         p = self.producer.get(t)
         if p is None:
             return t not in self.graph_inputs and self.tensor(t).is_constant
@@ -205,24 +184,18 @@ class Graph:
 
     def _split_op(self, op: Op) -> _Split:
         """(data inputs, constant inputs, activation outputs, outputs) of ``op``."""
-        tensors, constant, is_constant = self.subgraph.tensors, self._constant, self._is_constant
+        tensors, constant = self.subgraph.tensors, self._constant
         data: list[Tensor] = []
         consts: list[Tensor] = []
         for t in op.inputs:
             if t >= 0:
-                k = constant[t]  # is_constant(t), inline: this runs for every input of every op
-                if k is None:
-                    k = constant[t] = is_constant(t)
-                (consts if k else data).append(tensors[t])
+                (consts if constant[t] else data).append(tensors[t])
         outs: list[Tensor] = []
         acts: list[Tensor] = []
         for t in op.outputs:
             if t >= 0:
                 outs.append(tensors[t])
-                k = constant[t]
-                if k is None:
-                    k = constant[t] = is_constant(t)
-                if not k:
+                if not constant[t]:
                     acts.append(tensors[t])
         return (tuple(data), tuple(consts), tuple(acts), tuple(outs))
 
