@@ -95,12 +95,11 @@ def test_rule_dispatch_declarations_match_the_predicates() -> None:
         for op in m.subgraphs[0].ops:
             for target in targets:
                 ctx = OpContext.make(g, op, target)
-                op_checks = ctx.spec.checks if ctx.spec is not None else ()
                 for r in scoped:
-                    if not r.concerns(op.opcode, op_checks, target, ctx.spec):
+                    if not r.concerns(op.opcode, ctx.spec, target):
                         assert list(r.run(ctx)) == [], (r.code, op.opcode, target)
                         seen += 1
-                        if r.concerns(op.opcode, op_checks):
+                        if r.concerns(op.opcode, ctx.spec):
                             skipped.add(r.code)  # skipped for this target only
     assert seen > 100
     assert {"TPU101", "TPU401", "TPU403"} <= skipped

@@ -163,10 +163,7 @@ def analyze_model(
         op = octx.op
         op_rules = rules_for.get(op.opcode)
         if op_rules is None:
-            op_checks = octx.spec.checks if octx.spec is not None else ()
-            op_rules = rules_for[op.opcode] = [
-                r for r in rules[Scope.OP] if r.concerns(op.opcode, op_checks, target, octx.spec)
-            ]
+            op_rules = rules_for[op.opcode] = [r for r in rules[Scope.OP] if r.concerns(op.opcode, octx.spec, target)]
         for r in op_rules:
             for v in r.func(octx):  # Rule.run without the call: this runs once per op and rule
                 per_op.setdefault(op.index, []).append((r, v))

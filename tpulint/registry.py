@@ -92,15 +92,14 @@ class Rule:
     def run(self, *args: Any) -> Iterator[Violation]:
         return iter(self.func(*args))  # no wrapping generator: this runs once per op and rule
 
-    def concerns(
-        self, opcode: str, op_checks: tuple[str, ...], target: Target | None = None, spec: OpSpec | None = None
-    ) -> bool:
-        """Whether this per-op rule can fire on an op of type ``opcode`` (with the table's checks),
-        for ``target`` when given, the op type's table entry being ``spec`` (:attr:`when`)."""
+    def concerns(self, opcode: str, spec: OpSpec | None, target: Target | None = None) -> bool:
+        """Whether this per-op rule can fire on an op of type ``opcode`` whose op-table entry is
+        ``spec`` (its checks), and for ``target`` when given (:attr:`when`)."""
         if target is not None and self.when is not None and not self.when(opcode, spec, target):
             return False
         if not self.checks and not self.opcodes:
             return True
+        op_checks = spec.checks if spec is not None else ()
         return opcode in self.opcodes or any(c in op_checks for c in self.checks)
 
 
