@@ -299,18 +299,13 @@ class Model:
 
     def buffer_view(self, buffer_index: int) -> memoryview | None:
         """A zero-copy view of a buffer's data, or None when it has none."""
-        # Buffers' columns read directly (Buffers.size and .start, inline): this runs once per
-        # constant read.
         buffers = self.buffers
-        sizes = buffers._sizes
-        if not 0 <= buffer_index < len(sizes) or self._data is None:
+        if not 0 <= buffer_index < len(buffers) or self._data is None:
             return None
-        size = sizes[buffer_index]
+        size = buffers.size(buffer_index)  # the columns, not a BufferInfo: this runs once per constant read
         if size <= 0:
             return None
-        start = buffers._external[buffer_index]
-        if start <= 1:
-            start = buffers._inline[buffer_index]
+        start = buffers.start(buffer_index)
         if start < 0 or start + size > self.file_size:
             return None
         return memoryview(self._data)[start : start + size]
