@@ -397,6 +397,27 @@ def test_plan_reads_overlapping_fields_one_by_one() -> None:
     assert plan.pick(plan.unpack(buf, pos) + plan.zeros) == (-1, 2**32 - 1)
 
 
+def test_plans_are_shared_by_vtable_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers of different files share the plan of one layout; another layout or other fields
+    get their own; the shared plans start again past their limit."""
+    wanted = ((0, "I"), (1, "i"))
+    buf, pos = _table_with_fields((8, 4), struct.pack("<iI", -5, 7))
+    other, other_pos = _table_with_fields((8, 4), struct.pack("<iI", 1, 2))  # same layout, other values
+    swapped, swapped_pos = _table_with_fields((4, 8), struct.pack("<iI", -5, 7))
+    plan = _schema.Reader(buf).plan(pos, wanted)
+    assert _schema.Reader(other).plan(other_pos, wanted) is plan
+    assert plan.pick(plan.unpack(other, other_pos) + plan.zeros) == (2, 1)
+    assert _schema.Reader(swapped).plan(swapped_pos, wanted) is not plan
+    assert _schema.Reader(buf).plan(pos, ((1, "i"), (0, "I"))) is not plan
+    monkeypatch.setattr(_schema, "_PLANS", {})
+    monkeypatch.setattr(_schema, "_PLANS_MAX", 2)
+    first = _schema.Reader(buf).plan(pos, wanted)
+    _schema.Reader(swapped).plan(swapped_pos, wanted)
+    assert len(_schema._PLANS) == 2 and _schema.Reader(buf).plan(pos, wanted) is first
+    _schema.Reader(buf).plan(pos, ((1, "i"), (0, "I")))  # a third: the limit
+    assert len(_schema._PLANS) == 1
+
+
 def test_plan_needs_two_fields() -> None:
     buf, pos = _table_with_fields((4,), struct.pack("<i", 1))
     with pytest.raises(ValueError, match="two fields"):
@@ -406,7 +427,7 @@ def test_plan_needs_two_fields() -> None:
 def test_scalar_options_read_once_per_class_vtable_and_bytes() -> None:
     """Decoded scalar options are reused for an identical table of the same class only: one table
     read as two classes (a vtable can be shared by tables of different types) gives each class's
-    own fields, and every op gets its own dict."""
+    own fields, and the ops of one class with the same table bytes share one dict (read-only)."""
     code_of = {name: code for code, name in _schema_data.BUILTIN_OPTIONS.items()}
     buf, pos = _table_with_fields((4, 5), struct.pack("<bbxx", 1, 1))  # slot 0 = 1, slot 1 = 1 (one byte each)
     r = _schema.Reader(buf)
@@ -416,7 +437,7 @@ def test_scalar_options_read_once_per_class_vtable_and_bytes() -> None:
     assert fc[0] == "FullyConnectedOptions"
     assert fc[1]["fused_activation_function"] == 1 and fc[1]["weights_format"] == 1
     again = _schema._read_table(r, pos, _schema_data.BUILTIN_OPTIONS, code_of["AddOptions"])
-    assert again == add and again[1] is not add[1]
+    assert again == add and again[1] is add[1]
 
 
 def test_tensor_names_decode_as_utf8_with_replacement(tmp_path: Path) -> None:

@@ -104,8 +104,18 @@ class Reader:
 
     def plan(self, pos: int, wanted: tuple[tuple[int, str], ...]) -> Plan:
         """How to read the fields ``wanted`` ((slot, struct format) pairs) of the table at ``pos``,
-        and of every table sharing its vtable, in one ``struct`` call (see :class:`Plan`)."""
-        return Plan(self.fields(pos), wanted)
+        and of every table sharing its vtable, in one ``struct`` call (see :class:`Plan`).
+
+        Plans are shared by every reader, by vtable layout: the models of one converter have the
+        same few layouts, and making a plan (its ``struct`` format) costs as much as reading a
+        hundred tensors with it."""
+        key = (self.fields(pos), wanted)
+        plan = _PLANS.get(key)
+        if plan is None:
+            if len(_PLANS) >= _PLANS_MAX:  # a file of thousands of odd layouts: start again
+                _PLANS.clear()
+            plan = _PLANS[key] = Plan(*key)
+        return plan
 
     def indirect(self, at: int) -> int:
         """Follow the offset stored at absolute position ``at``."""
@@ -172,6 +182,10 @@ class Plan:
 
 
 _Unpack = Callable[[Any, int], tuple[Any, ...]]
+
+# Plans by (vtable layout, fields wanted): see Reader.plan.
+_PLANS: dict[tuple[tuple[int, ...], tuple[tuple[int, str], ...]], Plan] = {}
+_PLANS_MAX = 4096
 
 
 def _in_order(present: list[tuple[int, int, str]]) -> _Unpack:
@@ -247,7 +261,7 @@ def _read_table(r: Reader, pos: int, names: dict[int, str], type_code: int) -> t
     if cls_name in _SCALARS_ONLY:
         # Options of scalars only (convolutions, pooling, element-wise ops): tables of one class
         # with the same vtable and the same bytes hold the same values, and a model repeats a few
-        # settings over and over. Each op still gets its own dict.
+        # settings over and over. Their ops share one dict (read-only, like every model object).
         vt = pos - i32(buf, pos)[0]
         size = r.table_sizes.get(vt)
         if size is None:
@@ -256,14 +270,13 @@ def _read_table(r: Reader, pos: int, names: dict[int, str], type_code: int) -> t
         key = (cls_name, vt, raw if r.as_bytes is None else r.as_bytes(raw))
         seen = r.options_seen.get(key)
         if seen is not None:
-            return cls_name, dict(seen)
+            return cls_name, seen
     spec = _compiled(cls_name)
     if spec is None:
         return cls_name, {}
     name, out = _read_fields(r, pos, cls_name, spec)
     if key is not None:
         r.options_seen[key] = out
-        return name, dict(out)
     return name, out
 
 
@@ -305,6 +318,6 @@ def read_options(r: Reader, op_pos: int, offs: tuple[int, ...]) -> tuple[str | N
     if t2:
         p2 = r.indirect(op_pos + offs[OP_OPTIONS2]) if offs[OP_OPTIONS2] else -1
         name2, out2 = _read_table(r, p2, _data.BUILTIN_OPTIONS2, t2)
-        out.update(out2)
+        out = {**out, **out2}  # a new dict: the first may be shared (see _read_table)
         name = name or name2
     return name, out
