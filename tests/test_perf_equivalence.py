@@ -280,6 +280,31 @@ def test_packed_quantization_decodes_to_the_same_values() -> None:
     assert repr(Quantization((1.0,), (0,))) == "Quantization(scale=(1.0,), zero_point=(0,), quantized_dimension=0)"
 
 
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
+def test_reader_sets_every_field_its_constructors_would(path: Path) -> None:
+    """The tensor reader makes Tensor and Quantization objects without calling their constructors
+    (a call per tensor): each has every field set, and equals the one the constructors make."""
+    from dataclasses import fields
+
+    from tpulint.model import Quantization, Tensor
+
+    m = load_model(path)
+    try:
+        for sg in m.subgraphs:
+            for t in sg.tensors:
+                values = [getattr(t, f.name) for f in fields(Tensor)]  # AttributeError: a field not set
+                assert type(t) is Tensor and Tensor(*values) == t
+                q = t.quantization
+                if q is not None:
+                    made = Quantization.packed(q._scale_raw, q._zero_point_raw, q.quantized_dimension)
+                    assert type(q) is Quantization
+                    assert {s: getattr(q, s) for s in Quantization.__slots__} == {
+                        s: getattr(made, s) for s in Quantization.__slots__
+                    }
+    finally:
+        m.close()
+
+
 def test_check_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
     """tpulint pauses the cyclic garbage collector while it reads and analyses a model; it is on
     again afterwards (also after an unreadable or malformed file), and stays off if the caller

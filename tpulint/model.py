@@ -7,9 +7,10 @@ weight data is never copied: a tensor knows the size of its constant data and ca
 ``memoryview`` of it on demand (:meth:`Model.buffer_view`).
 
 Tensors, ops, quantizations and buffers are ``__slots__`` classes, read-only by convention
-(nothing downstream assigns to them): a frozen dataclass costs five times as much to create (every field goes through
-``object.__setattr__``) and a per-instance ``__dict__`` doubles the memory of a tensor, which
-matters for models with 100,000 tensors (issue 7).
+(nothing downstream assigns to them, nor changes their tuples and the ops' options dicts, which
+tensors and ops with equal values may share): a frozen dataclass costs five times as much to
+create (every field goes through ``object.__setattr__``) and a per-instance ``__dict__`` doubles
+the memory of a tensor, which matters for models with 100,000 tensors (issue 7).
 
 Handled here: ``builtin_code`` vs ``deprecated_builtin_code``, op codes newer than the installed
 ``tflite`` package (named ``BUILTIN_<n>``), custom ops by ``custom_code``, every subgraph,
@@ -65,6 +66,9 @@ TENSOR_TYPES: dict[int, str] = {
     17: "INT4",
     18: "BFLOAT16",
 }
+# The name of every code a tensor's type field (an int8) can hold: the reader looks it up without
+# a call; a code newer than this schema reads as TYPE_<code>.
+_TYPE_NAMES: dict[int, str] = {code: TENSOR_TYPES.get(code) or f"TYPE_{code}" for code in range(-128, 128)}
 TYPE_BYTES: dict[str, float] = {
     "FLOAT32": 4,
     "FLOAT16": 2,
@@ -834,7 +838,7 @@ class _TensorReader:
         shapes, quants = self.shapes, self.quants
         buffer_sizes = self.buffer_sizes
         nbuffers = len(buffer_sizes)
-        dtype_names = TENSOR_TYPES
+        dtype_names = _TYPE_NAMES
         checking = check is not None
         n = len(buf)
         last = n - 4
@@ -843,6 +847,7 @@ class _TensorReader:
         copies: array[int] = array("q")
         tensors: list[Tensor] = []
         as_bytes = self.reader.as_bytes
+        new = object.__new__
         for ti, t in enumerate(positions):
             if not ti % RELEASE_EVERY:
                 release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
@@ -946,8 +951,11 @@ class _TensorReader:
                     scales, zero_points = as_bytes(scales), as_bytes(zero_points)
                 key = (scales, zero_points, qdim)
                 quant = quants.get(key)
-                if quant is None:
-                    quant = quants[key] = Quantization.packed(*key)
+                if quant is None:  # Quantization.packed, inline: one per tensor in most models
+                    quant = quants[key] = new(Quantization)
+                    quant._scale = quant._zero_point = None
+                    quant._scale_raw, quant._zero_point_raw, quant.channels = scales, zero_points, len(scales) // 4
+                    quant.quantized_dimension = qdim
             shape: tuple[int, ...] = ()
             if shape_length:
                 values = (int32_unpackers.get(shape_length) or int32_unpacker(shape_length))(buf, shape_at)
@@ -963,20 +971,20 @@ class _TensorReader:
                     name = raw.decode() if as_bytes is None else str(raw, "utf-8")
                 except UnicodeDecodeError:
                     name = str(raw, "utf-8", "replace")
-            tensors.append(
-                Tensor(
-                    ti,
-                    name,
-                    dtype_names.get(code) or f"TYPE_{code}",
-                    shape,
-                    sig,
-                    bidx,
-                    buffer_sizes[bidx] if bidx < nbuffers else 0,
-                    quant,
-                    variable != 0,  # not bool(): a call per tensor
-                    o_sparsity != 0,
-                )
-            )
+            # Tensor(...) without the call of its __init__: every field, in the order of Tensor's
+            # (tests/test_perf_equivalence.py checks that the reader sets them all).
+            tensor = new(Tensor)
+            tensor.index = ti
+            tensor.name = name
+            tensor.dtype = dtype_names[code]
+            tensor.shape = shape
+            tensor.shape_signature = sig
+            tensor.buffer = bidx
+            tensor.data_size = buffer_sizes[bidx] if bidx < nbuffers else 0
+            tensor.quantization = quant
+            tensor.is_variable = variable != 0  # not bool(): a call per tensor
+            tensor.has_sparsity = o_sparsity != 0
+            tensors.append(tensor)
         return tensors, copies, budget, reads
 
 
