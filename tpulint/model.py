@@ -841,150 +841,144 @@ class _TensorReader:
         dtype_names = _TYPE_NAMES
         checking = check is not None
         n = len(buf)
-        last = n - 4
         budget, reads = (check.budget, check.reads) if check is not None else (0, 0)
         copied = 0
         copies: array[int] = array("q")
         tensors: list[Tensor] = []
         as_bytes = self.reader.as_bytes
         new = object.__new__
-        for ti, t in enumerate(positions):
-            if not ti % RELEASE_EVERY:
-                release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
-            # 1. Where everything lies (checked, with the walk: nothing is copied out yet).
-            if checking and t > last:
-                raise _Recheck
-            vt = t - i32(buf, t)[0]
-            if checking:
-                if (size := tensor_sizes[vt]) < 0 or t + size > n:
-                    raise _Recheck
-                budget -= size
-                copied = TABLE_READ_COST
-            plan = tensor_plans.get(vt)  # the fields of the tensor, read in one call per vtable's plan
-            if plan is None:
-                plan = tensor_plans[vt] = r.plan(t, _TENSOR_FIELDS)
-            shape_at, code, bidx, name_at, quant_at, variable, sig_at, _ = plan.pick(plan.unpack(buf, t) + plan.zeros)
-            o_shape, _, _, o_name, o_quant, _, o_sig, o_sparsity = plan.offsets
-            scale_at = scale_end = zp_at = zp_end = 0  # the quantization's vectors: none
-            if o_quant:
-                q = t + o_quant + quant_at
-                if checking and q > last:
-                    raise _Recheck
-                vt = q - i32(buf, q)[0]
+        # A read past the end of the file raises struct.error: with the walk, that is a failed check
+        # (every position is an unsigned offset from another, never negative).
+        try:
+            for ti, t in enumerate(positions):
+                if not ti % RELEASE_EVERY:
+                    release_pages(buf)  # a model with 100,000s of tensors never has all its pages resident
+                # 1. Where everything lies (checked, with the walk: nothing is copied out yet).
+                vt = t - i32(buf, t)[0]
                 if checking:
-                    if (size := quant_sizes[vt]) < 0 or q + size > n:
+                    if (size := tensor_sizes[vt]) < 0 or t + size > n:
                         raise _Recheck
                     budget -= size
-                    copied += TABLE_READ_COST
-                qplan = quant_plans.get(vt)
-                if qplan is None:
-                    qplan = quant_plans[vt] = r.plan(q, _QUANT_FIELDS)
-                scale_at, zp_at, qdim, min_at, max_at = qplan.pick(qplan.unpack(buf, q) + qplan.zeros)
-                o_scale, o_zp, _, o_min, o_max = qplan.offsets
-                if o_scale:
-                    scale_at += q + o_scale + 4  # the values, after the vector's length
-                    if checking and scale_at > n:
-                        raise _Recheck
-                    scale_end = scale_at + 4 * u32(buf, scale_at - 4)[0]
+                    copied = TABLE_READ_COST
+                plan = tensor_plans.get(vt)  # the fields of the tensor, read in one call per vtable's plan
+                if plan is None:
+                    plan = tensor_plans[vt] = r.plan(t, _TENSOR_FIELDS)
+                shape_at, code, bidx, name_at, quant_at, variable, sig_at, _ = plan.pick(
+                    plan.unpack(buf, t) + plan.zeros
+                )
+                o_shape, _, _, o_name, o_quant, _, o_sig, o_sparsity = plan.offsets
+                scale_at = scale_end = zp_at = zp_end = 0  # the quantization's vectors: none
+                if o_quant:
+                    q = t + o_quant + quant_at
+                    vt = q - i32(buf, q)[0]
                     if checking:
-                        if scale_end > n:
+                        if (size := quant_sizes[vt]) < 0 or q + size > n:
                             raise _Recheck
-                        copied += scale_end - scale_at
-                if o_zp:
-                    zp_at += q + o_zp + 4
-                    if checking and zp_at > n:
-                        raise _Recheck
-                    zp_end = zp_at + 8 * u32(buf, zp_at - 4)[0]
-                    if checking:
-                        if zp_end > n:
-                            raise _Recheck
-                        copied += zp_end - zp_at
-                if checking and (o_min or o_max):  # not read, but in the file
-                    for vec in (q + o_min + min_at if o_min else -1, q + o_max + max_at if o_max else -1):
-                        if vec >= 0:
-                            if vec > last or (end := vec + 4 + 4 * u32(buf, vec)[0]) > n:
+                        budget -= size
+                        copied += TABLE_READ_COST
+                    qplan = quant_plans.get(vt)
+                    if qplan is None:
+                        qplan = quant_plans[vt] = r.plan(q, _QUANT_FIELDS)
+                    scale_at, zp_at, qdim, min_at, max_at = qplan.pick(qplan.unpack(buf, q) + qplan.zeros)
+                    o_scale, o_zp, _, o_min, o_max = qplan.offsets
+                    if o_scale:
+                        scale_at += q + o_scale + 4  # the values, after the vector's length
+                        scale_end = scale_at + 4 * u32(buf, scale_at - 4)[0]
+                        if checking:
+                            if scale_end > n:
                                 raise _Recheck
-                            copied += end - vec - 4
-            shape_length = sig_length = 0
-            if o_shape:
-                shape_at += t + o_shape + 4
-                if checking and shape_at > n:
-                    raise _Recheck
-                shape_length = u32(buf, shape_at - 4)[0]
+                            copied += scale_end - scale_at
+                    if o_zp:
+                        zp_at += q + o_zp + 4
+                        zp_end = zp_at + 8 * u32(buf, zp_at - 4)[0]
+                        if checking:
+                            if zp_end > n:
+                                raise _Recheck
+                            copied += zp_end - zp_at
+                    if checking and (o_min or o_max):  # not read, but in the file
+                        for vec in (q + o_min + min_at if o_min else -1, q + o_max + max_at if o_max else -1):
+                            if vec >= 0:
+                                if (end := vec + 4 + 4 * u32(buf, vec)[0]) > n:
+                                    raise _Recheck
+                                copied += end - vec - 4
+                shape_length = sig_length = 0
+                if o_shape:
+                    shape_at += t + o_shape + 4
+                    shape_length = u32(buf, shape_at - 4)[0]
+                    if checking:
+                        if shape_at + 4 * shape_length > n:
+                            raise _Recheck
+                        copied += 4 * shape_length
+                if o_sig:
+                    sig_at += t + o_sig + 4
+                    sig_length = u32(buf, sig_at - 4)[0]
+                    if checking:
+                        if sig_at + 4 * sig_length > n:
+                            raise _Recheck
+                        copied += 4 * sig_length
+                name_end = 0
+                if o_name:
+                    name_at += t + o_name + 4
+                    name_end = name_at + u32(buf, name_at - 4)[0]
+                    if checking:
+                        if name_end >= n or buf[name_end]:
+                            raise _Recheck
+                        copied += name_end - name_at + 4
                 if checking:
-                    if shape_at + 4 * shape_length > n:
+                    # The budgets, before anything is copied: a table that shares its name or shapes
+                    # with thousands of others cannot make the reader copy more than they allow.
+                    reads -= copied
+                    if budget < 0 or reads < 0:
                         raise _Recheck
-                    copied += 4 * shape_length
-            if o_sig:
-                sig_at += t + o_sig + 4
-                if checking and sig_at > n:
-                    raise _Recheck
-                sig_length = u32(buf, sig_at - 4)[0]
-                if checking:
-                    if sig_at + 4 * sig_length > n:
-                        raise _Recheck
-                    copied += 4 * sig_length
-            name_end = 0
-            if o_name:
-                name_at += t + o_name + 4
-                if checking and name_at > n:
-                    raise _Recheck
-                name_end = name_at + u32(buf, name_at - 4)[0]
-                if checking:
-                    if name_end >= n or buf[name_end]:
-                        raise _Recheck
-                    copied += name_end - name_at + 4
-            if checking:
-                # The budgets, before anything is copied: a table that shares its name or shapes
-                # with thousands of others cannot make the reader copy more than they allow.
-                reads -= copied
-                if budget < 0 or reads < 0:
-                    raise _Recheck
-                copies.append(copied)
-            # 2. The tensor.
-            quant = None
-            if scale_end > scale_at or zp_end > zp_at:
-                # Tensors that share their quantization (a block's activations, the inputs and
-                # output of a concatenation, a stack of identical layers) share one object.
-                scales, zero_points = buf[scale_at:scale_end], buf[zp_at:zp_end]
-                if as_bytes is not None:
-                    scales, zero_points = as_bytes(scales), as_bytes(zero_points)
-                key = (scales, zero_points, qdim)
-                quant = quants.get(key)
-                if quant is None:  # Quantization.packed, inline: one per tensor in most models
-                    quant = quants[key] = new(Quantization)
-                    quant._scale = quant._zero_point = None
-                    quant._scale_raw, quant._zero_point_raw, quant.channels = scales, zero_points, len(scales) // 4
-                    quant.quantized_dimension = qdim
-            shape: tuple[int, ...] = ()
-            if shape_length:
-                values = (int32_unpackers.get(shape_length) or int32_unpacker(shape_length))(buf, shape_at)
-                shape = shapes.setdefault(values, values)
-            sig = None
-            if sig_length:
-                values = (int32_unpackers.get(sig_length) or int32_unpacker(sig_length))(buf, sig_at)
-                sig = shapes.setdefault(values, values)
-            name = ""
-            if o_name:
-                raw = buf[name_at:name_end]
-                try:  # a slice of bytes, a bytearray or a mapped file, with a UTF-8 name: the common case
-                    name = raw.decode() if as_bytes is None else str(raw, "utf-8")
-                except UnicodeDecodeError:
-                    name = str(raw, "utf-8", "replace")
-            # Tensor(...) without the call of its __init__: every field, in the order of Tensor's
-            # (tests/test_perf_equivalence.py checks that the reader sets them all).
-            tensor = new(Tensor)
-            tensor.index = ti
-            tensor.name = name
-            tensor.dtype = dtype_names[code]
-            tensor.shape = shape
-            tensor.shape_signature = sig
-            tensor.buffer = bidx
-            tensor.data_size = buffer_sizes[bidx] if bidx < nbuffers else 0
-            tensor.quantization = quant
-            tensor.is_variable = variable != 0  # not bool(): a call per tensor
-            tensor.has_sparsity = o_sparsity != 0
-            tensors.append(tensor)
+                    copies.append(copied)
+                # 2. The tensor.
+                quant = None
+                if scale_end > scale_at or zp_end > zp_at:
+                    # Tensors that share their quantization (a block's activations, the inputs and
+                    # output of a concatenation, a stack of identical layers) share one object.
+                    scales, zero_points = buf[scale_at:scale_end], buf[zp_at:zp_end]
+                    if as_bytes is not None:
+                        scales, zero_points = as_bytes(scales), as_bytes(zero_points)
+                    key = (scales, zero_points, qdim)
+                    quant = quants.get(key)
+                    if quant is None:  # Quantization.packed, inline: one per tensor in most models
+                        quant = quants[key] = new(Quantization)
+                        quant._scale = quant._zero_point = None
+                        quant._scale_raw, quant._zero_point_raw, quant.channels = scales, zero_points, len(scales) // 4
+                        quant.quantized_dimension = qdim
+                shape: tuple[int, ...] = ()
+                if shape_length:
+                    values = (int32_unpackers.get(shape_length) or int32_unpacker(shape_length))(buf, shape_at)
+                    shape = shapes.setdefault(values, values)
+                sig = None
+                if sig_length:
+                    values = (int32_unpackers.get(sig_length) or int32_unpacker(sig_length))(buf, sig_at)
+                    sig = shapes.setdefault(values, values)
+                name = ""
+                if o_name:
+                    raw = buf[name_at:name_end]
+                    try:  # a slice of bytes, a bytearray or a mapped file, with a UTF-8 name: the common case
+                        name = raw.decode() if as_bytes is None else str(raw, "utf-8")
+                    except UnicodeDecodeError:
+                        name = str(raw, "utf-8", "replace")
+                # Tensor(...) without the call of its __init__: every field, in the order of Tensor's
+                # (tests/test_perf_equivalence.py checks that the reader sets them all).
+                tensor = new(Tensor)
+                tensor.index = ti
+                tensor.name = name
+                tensor.dtype = dtype_names[code]
+                tensor.shape = shape
+                tensor.shape_signature = sig
+                tensor.buffer = bidx
+                tensor.data_size = buffer_sizes[bidx] if bidx < nbuffers else 0
+                tensor.quantization = quant
+                tensor.is_variable = variable != 0  # not bool(): a call per tensor
+                tensor.has_sparsity = o_sparsity != 0
+                tensors.append(tensor)
+        except struct.error:
+            if check is None:
+                raise
+            raise _Recheck from None
         return tensors, copies, budget, reads
 
 
