@@ -255,6 +255,49 @@ def test_cpu_op_between_tpu_ops_is_a_boundary() -> None:
     assert (e.boundary_input_bytes, e.boundary_output_bytes) == (2048, 2048)  # input + b in, a + output out
 
 
+def _boundary_by_definition(g: Graph, seg_of: dict[int, int]) -> tuple[int, int]:
+    """The boundary bytes segment by segment, as documented: a segment's inputs are the tensors its
+    ops read that none of its ops produce (constants excluded); its outputs the tensors its ops
+    produce that a graph output, a CPU op or another segment reads."""
+    tensors, ops = g.subgraph.tensors, g.subgraph.ops
+    size = {t.index: max(t.elements, 1) * {"INT8": 1, "UINT8": 1, "INT16": 2}.get(t.dtype, 4) for t in tensors}
+    bytes_in = bytes_out = 0
+    for seg in set(seg_of.values()):
+        members = [i for i, s in seg_of.items() if s == seg]
+        produced = {t for i in members for t in ops[i].outputs if t >= 0 and g.producer.get(t) == i}
+        read = {t.index for i in members for t in g.data_inputs(ops[i])}
+        bytes_in += sum(size[t] for t in read - produced)
+        for t in produced:
+            readers = [r for r in range(len(ops)) if t in ops[r].inputs]
+            if t in g.graph_outputs or any(seg_of.get(r) != seg for r in readers):
+                bytes_out += size[t]
+    return bytes_in, bytes_out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_boundary_bytes_equal_their_definition_for_random_placements(seed: int) -> None:
+    """The one-pass count of the boundary bytes equals the segment-by-segment definition for
+    random placements and segments of the ops of every fixture."""
+    import random
+
+    from conftest import FIXTURES
+
+    from tpulint.latency import _boundary_bytes, _Elements
+
+    rng = random.Random(seed)
+    checked = 0
+    for path in sorted(FIXTURES.glob("*.tflite")):
+        model = parse_model(path.read_bytes(), path=path)
+        g = Graph.build(model, model.subgraphs[0])
+        n = len(g.subgraph.ops)
+        if not n or any(t.dtype not in ("INT8", "UINT8", "INT16", "FLOAT32", "INT32") for t in g.subgraph.tensors):
+            continue
+        seg_of = {i: rng.randrange(3) for i in range(n) if rng.random() < 0.7}
+        assert _boundary_bytes(g, seg_of, _Elements()) == _boundary_by_definition(g, seg_of), path.name
+        checked += 1
+    assert checked > 20
+
+
 def test_bad_arguments() -> None:
     g = conv(4, 4, 8, 8)
     with pytest.raises(ValueError, match="outside"):

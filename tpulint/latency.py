@@ -303,34 +303,31 @@ def _boundary_bytes(graph: Graph, seg_of: Mapping[int, int], elements: _Elements
     """
     producer = graph.producer.get
     segment = seg_of.get
-    graph_outputs = graph.graph_outputs
-    consumers = graph.tensor_consumers
     seen_in: set[tuple[int, int]] = set()
+    seen_out: set[int] = set()
     bytes_in = bytes_out = 0
-    for i, (data_inputs, _, _, outputs) in enumerate(graph.all_tensor_lists()):
-        seg = segment(i)
-        if seg is None:
-            continue
+    # One pass over the reads: a read whose reader and producer are not in the same segment (a
+    # graph input, a CPU op or another segment on either side) crosses a boundary.
+    for i, (data_inputs, _, _, _) in enumerate(graph.all_tensor_lists()):
+        seg = segment(i)  # None: a CPU op
         for tensor in data_inputs:  # the present, non-constant inputs
             t = tensor.index
             p = producer(t)
-            if p is not None and segment(p) == seg:
+            from_seg = segment(p) if p is not None else None
+            if from_seg == seg:
                 continue
-            if (t, seg) not in seen_in:
+            if seg is not None and (t, seg) not in seen_in:
                 seen_in.add((t, seg))
                 bytes_in += elements[tensor.shape] * _itemsize(tensor.dtype)
-        for tensor in outputs:
-            t = tensor.index
-            if producer(t) != i:
-                continue
-            crosses = t in graph_outputs
-            if not crosses:
-                for r in consumers(t):
-                    if segment(r) != seg:
-                        crosses = True
-                        break
-            if crosses:
+            if from_seg is not None and t not in seen_out:
+                seen_out.add(t)
                 bytes_out += elements[tensor.shape] * _itemsize(tensor.dtype)
+    tensors = graph.subgraph.tensors
+    for t in graph.graph_outputs:
+        p = producer(t)
+        if p is not None and segment(p) is not None and t not in seen_out:
+            seen_out.add(t)
+            bytes_out += elements[tensors[t].shape] * _itemsize(tensors[t].dtype)
     return bytes_in, bytes_out
 
 
