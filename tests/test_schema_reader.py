@@ -371,6 +371,27 @@ def test_parse_bytes_bytearray_memoryview_and_mmap_agree(name: str) -> None:
         c.close()
 
 
+def test_buffer_is_zeros_agrees_with_the_buffers_bytes() -> None:
+    """Model.buffer_is_zeros: the buffer has data and every byte of it is 0, whatever holds the
+    file; a buffer without data, out of range, or of a closed model is not."""
+    path = FIXTURES / "int8_cnn.tflite"
+    data = bytearray(path.read_bytes())
+    first = parse_model(bytes(data))
+    with_data = [i for i in range(len(first.buffers)) if first.buffer_view(i) is not None]
+    zeroed = with_data[0]
+    start = first.buffers[zeroed].inline_offset
+    data[start : start + first.buffers[zeroed].size] = bytes(first.buffers[zeroed].size)
+    models = [parse_model(bytes(data)), parse_model(bytearray(data)), parse_model(memoryview(bytes(data)))]
+    for m in models:
+        for i in range(len(m.buffers)):
+            view = m.buffer_view(i)
+            assert m.buffer_is_zeros(i) == (view is not None and not any(view)), i
+        assert m.buffer_is_zeros(zeroed) and not m.buffer_is_zeros(with_data[1])
+        assert not m.buffer_is_zeros(len(m.buffers)) and not m.buffer_is_zeros(-1)
+        m.close()
+        assert not m.buffer_is_zeros(zeroed)
+
+
 # ---- Plan: a table's fields in one struct call -----------------------------------------------------
 
 

@@ -301,8 +301,9 @@ class Model:
         """True for an ``*_edgetpu.tflite`` produced by the compiler (holds ``edgetpu-custom-op``)."""
         return any(code == EDGETPU_CUSTOM_CODE for _, _, code in self.opcodes)
 
-    def buffer_view(self, buffer_index: int) -> memoryview | None:
-        """A zero-copy view of a buffer's data, or None when it has none."""
+    def _buffer_span(self, buffer_index: int) -> tuple[int, int] | None:
+        """Where a buffer's data lies in the file (start, end); None when it has none (or the
+        model is closed)."""
         buffers = self.buffers
         if not 0 <= buffer_index < len(buffers) or self._data is None:
             return None
@@ -312,7 +313,21 @@ class Model:
         start = buffers.start(buffer_index)
         if start < 0 or start + size > self.file_size:
             return None
-        return memoryview(self._data)[start : start + size]
+        return start, start + size
+
+    def buffer_view(self, buffer_index: int) -> memoryview | None:
+        """A zero-copy view of a buffer's data, or None when it has none."""
+        span = self._buffer_span(buffer_index)
+        return None if span is None else memoryview(self._data)[span[0] : span[1]]
+
+    def buffer_is_zeros(self, buffer_index: int) -> bool:
+        """Whether a buffer has data and all of it is zero bytes (a bias of zeros). Without the
+        memoryview of :meth:`buffer_view`, which costs more than the test on a small buffer."""
+        span = self._buffer_span(buffer_index)
+        if span is None:
+            return False
+        start, end = span
+        return bool(self._data[start:end] == bytes(end - start))
 
     def custom_options(self, op: Op) -> bytes:
         """A copy of ``op``'s custom options (empty when it has none or the model is closed)."""

@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from tpulint.graph import Graph
-from tpulint.model import Op, Tensor, element_count
+from tpulint.model import Op, element_count
 from tpulint.ruledata import default_compiler, rules_dir
 
 if sys.version_info >= (3, 11):
@@ -255,14 +255,6 @@ def _softmax_tables(compiler: str | None, r: MemoryRules) -> bool:
     return major_minor in r.softmax_compilers
 
 
-def _nonzero(graph: Graph, t: Tensor) -> bool:
-    """Whether a constant tensor holds any non-zero byte (unknown data counts as non-zero)."""
-    view = graph.model.buffer_view(t.buffer)
-    if view is None:
-        return True
-    return view.tobytes() != bytes(len(view))
-
-
 def _weight_op(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
     """(file bytes, on-chip footprint, note) of a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED.
 
@@ -278,30 +270,37 @@ def _weight_op(graph: Graph, op: Op, r: MemoryRules) -> tuple[int, int, str]:
     q = w.quantization
     h = r.per_channel_header_rows if q is not None and q.channels > 1 else r.per_tensor_header_rows
     bias = ins[2] if len(ins) > 2 else -1
-    if bias >= 0 and (not r.bias_only_if_nonzero or not graph.is_constant(bias) or _nonzero(graph, tensors[bias])):
+    # A bias of zeros (all bytes 0; unknown data counts as non-zero) gets no row.
+    if bias >= 0 and (
+        not r.bias_only_if_nonzero
+        or not graph.is_constant(bias)
+        or not graph.model.buffer_is_zeros(tensors[bias].buffer)
+    ):
         h += r.bias_header_rows
     row = r.bytes_per_lane_row
     line = r.on_chip_line_lanes
+    block = r.block_bytes
     opcode = op.opcode
+    # The arithmetic inline (-(-a // b): a / b rounded up): this runs for every weight layer.
     if opcode == "DEPTHWISE_CONV_2D":
         if len(shape) != 4:
             return 0, 0, f"unexpected weight rank {len(shape)} (not modelled)"
         c = shape[3]
         rows = h + shape[1] * shape[2]
         g = r.dw_channels_per_group
-        file_bytes = _pad(_cdiv(c, g) * r.dw_bytes_per_group_row * rows, r.block_bytes)
-        return file_bytes, _cdiv(c, line) * line * row * rows, ""
+        stored = -(-c // g) * r.dw_bytes_per_group_row * rows
+        return -(-stored // block) * block, -(-c // line) * line * row * rows, ""
     if opcode == "CONV_2D":
         if len(shape) != 4:
             return 0, 0, f"unexpected weight rank {len(shape)} (not modelled)"
-        rows = h + shape[1] * shape[2] * _cdiv(shape[3], r.inputs_per_row)
+        rows = h + shape[1] * shape[2] * -(-shape[3] // r.inputs_per_row)
     else:  # FULLY_CONNECTED, weights [C, in]
         if not shape:
             return 0, 0, "scalar weights (not modelled)"
         rows = h + _cdiv(element_count(shape[1:]), r.inputs_per_row)
     c = shape[0]
-    file_bytes = _pad(_lanes(c, r) * row * rows, r.block_bytes)
-    return file_bytes, _pad(c, line) * row * rows, ""
+    stored = _lanes(c, r) * row * rows
+    return -(-stored // block) * block, -(-c // line) * line * row * rows, ""
 
 
 def _const_lhs_fc(graph: Graph, op: Op, r: MemoryRules) -> _Cost | None:
