@@ -104,25 +104,34 @@ def detect(g: Graph) -> QuantMode:
             continue
         if code == "CUSTOM":
             continue  # post-processing custom ops (SSD, PoseNet) output float by design
-        if _any_of(op_outs, FLOATS) or _any_of(data_inputs, FLOATS):
+        out_kinds = _kinds(op_outs)
+        if out_kinds & _FLOAT or _kinds(data_inputs) & _FLOAT:
             q.float_ops.append(op.index)
-            if _any_of(const_inputs, EIGHT_BIT):
+            if _kinds(const_inputs) & _EIGHT:
                 q.hybrid_ops.append(op.index)
-        elif _any_of(op_outs, SIXTEEN_BIT) and any(t.dtype in SIXTEEN_BIT and not t.is_variable for t in op_outs):
+        elif out_kinds & _SIXTEEN and any(t.dtype in SIXTEEN_BIT and not t.is_variable for t in op_outs):
             q.int16_ops.append(op.index)
-        elif _any_of(op_outs, EIGHT_BIT):
+        elif out_kinds & _EIGHT:
             q.integer_ops.append(op.index)
     q.mode = _classify(q)
     return q
 
 
-def _any_of(tensors: Iterable[Tensor], types: frozenset[str]) -> bool:
-    """Whether one of ``tensors`` has a dtype in ``types`` (a plain loop: per op, cheaper than
-    ``any()`` over a generator)."""
-    for t in tensors:  # noqa: SIM110  (any() over a generator costs several times more)
-        if t.dtype in types:
-            return True
-    return False
+# The kinds of type detect() tells apart, as bits: an op's tensors are looked at once each.
+_FLOAT, _SIXTEEN, _EIGHT = 1, 2, 4
+_KIND: dict[str, int] = {
+    **dict.fromkeys(FLOATS, _FLOAT),
+    **dict.fromkeys(SIXTEEN_BIT, _SIXTEEN),
+    **dict.fromkeys(EIGHT_BIT, _EIGHT),
+}
+
+
+def _kinds(tensors: Iterable[Tensor]) -> int:
+    """The kinds (bits) of the types of ``tensors``: float, 16-bit or 8-bit integer."""
+    kinds = 0
+    for t in tensors:
+        kinds |= _KIND.get(t.dtype, 0)
+    return kinds
 
 
 def _edge_op(g: Graph, i: int, q: QuantMode) -> None:
