@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from operator import attrgetter
 from pathlib import Path
 
 from tpulint import __version__, latency, param_memory
@@ -103,14 +102,6 @@ def _op_name(graph: Graph, op: Op) -> str:
     return ""
 
 
-def param_bytes(consts: tuple[Tensor, ...]) -> int:
-    """Bytes of constant data of an op, given its constant inputs (:meth:`Graph.const_inputs`)."""
-    return sum(map(_data_size, consts))
-
-
-_data_size = attrgetter("data_size")
-
-
 def analyze_model(
     model: Model, target: Target, *, label: str | None = None, selected: set[str] | None = None
 ) -> ModelReport:
@@ -195,10 +186,14 @@ def analyze_model(
     ops, findings = report.ops, report.findings
     no_hits: list[tuple[Rule, Violation]] = []
     work = latency.ops_work(main)  # (MACs, cycles) per op: the report's MACs, then the latency estimate
-    main_ops, labels = main.subgraph.ops, main.labels
+    main_ops, labels, tensors = main.subgraph.ops, main.labels, main.subgraph.tensors
     const_lists = [consts for _, consts, _, _ in main.all_tensor_lists()]  # by op index
     for i in main.execution_order():
         op = main_ops[i]
+        params = 0
+        for t in const_lists[i]:  # the op's bytes of constant data
+            params += t.data_size
+        outputs = op.outputs
         hits = per_op.get(i, no_hits)
         more = part_hits.get(i)
         if more:
@@ -215,15 +210,15 @@ def analyze_model(
                 i,
                 op.type_name,
                 op.version,
-                _op_name(main, op),
+                tensors[outputs[0]].name if outputs and outputs[0] >= 0 else "",  # _op_name, inline
                 placement,
                 texts[status_id] if status_id else None,
                 sorted({r.code for r, _ in hits}) if hits else [],
                 segments.get(i) if placement == "tpu" else None,
                 labels(op.inputs),
-                labels(op.outputs),
+                labels(outputs),
                 work[i][0],
-                param_bytes(const_lists[i]),
+                params,
                 op.custom_code,
             )
         )
