@@ -78,6 +78,20 @@ def _output(g: Graph, op: Op) -> Tensor | None:
     return g.subgraph.tensors[outputs[0]] if outputs and outputs[0] >= 0 else None
 
 
+def _operands(g: Graph, op: Op) -> tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None]:
+    """Inputs 0, 1 and 2 and output 0 of ``op`` (:func:`_tensor`, :func:`_output`) in one call:
+    the kernel checks read most of them for every op of their types."""
+    tensors = g.subgraph.tensors
+    inputs, outputs = op.inputs, op.outputs
+    n = len(inputs)
+    return (
+        tensors[inputs[0]] if n and inputs[0] >= 0 else None,
+        tensors[inputs[1]] if n > 1 and inputs[1] >= 0 else None,
+        tensors[inputs[2]] if n > 2 and inputs[2] >= 0 else None,
+        tensors[outputs[0]] if outputs and outputs[0] >= 0 else None,
+    )
+
+
 def _violation(g: Graph, op: Op, observed: str, detail: str, precedence: int) -> Violation:
     return Violation(
         observed=observed,
@@ -329,10 +343,13 @@ def check_bias_format(ctx: ModelContext) -> Iterator[Violation]:
     for g in ctx.graphs:
         for op in _ops(g, bias_input):
             k = bias_input[op.opcode]
-            x = _tensor(g, op, 0 if op.opcode != "TRANSPOSE_CONV" else 2)
+            x, w, b, _ = _operands(g, op)
+            if op.opcode == "TRANSPOSE_CONV":  # inputs: output shape, filter, data, bias
+                x, b = b, _tensor(g, op, k)
+            elif k != 2:
+                b = _tensor(g, op, k)
             if x is None or x.dtype not in EIGHT_BIT:
                 continue
-            b = _tensor(g, op, k)
             if b is None:
                 if op.opcode in required:
                     detail = _detail(data["required_condition"], _line(data, "required_line", compiler))
@@ -352,7 +369,6 @@ def check_bias_format(ctx: ModelContext) -> Iterator[Violation]:
                 yield _violation(g, op, f"{op.opcode} bias '{b.name}' has zero point {zero_point}", detail, BIAS_FORMAT)
                 continue
             dim = filter_dim.get(op.opcode)
-            w = _tensor(g, op, 1)
             if dim is None or w is None or len(w.shape) <= dim:
                 continue
             length = math.prod(b.shape) if b.shape else 1
@@ -535,10 +551,9 @@ def check_kernel_types(ctx: ModelContext) -> Iterator[Violation]:
     limits = {"INT8": (-128, 127), "UINT8": (0, 255)}
     for g in ctx.graphs:
         for op in _ops(g, sorted(same_inputs | out_as_in | filter_as_in | per_channel | zp_range)):
-            x, out = _tensor(g, op, 0), _output(g, op)
+            x, w, _, out = _operands(g, op)  # w: the second input, or the filter
             if x is None or out is None or x.dtype not in EIGHT_BIT:
                 continue
-            w = _tensor(g, op, 1)  # the second input, or the filter
             if op.opcode in same_inputs:
                 y = w
                 if y is not None and y.dtype != x.dtype:
