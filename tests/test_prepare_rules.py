@@ -119,6 +119,14 @@ def act(name: str, dtype: str = "INT8", scale: float = 0.05, zp: int = 0, shape:
     return T(name, shape or [1, 4, 4, 2], dtype, scale=[scale], zero_point=[zp])
 
 
+def transpose_conv(x: T, bias: T) -> M:
+    """[1,4,4,2] ``x`` -> TRANSPOSE_CONV (int8 1x1 filter, ``bias``) -> [1,4,4,2] of ``x``'s type."""
+    shape = T("s", [4], "INT32", data=struct.pack("<4i", 1, 4, 4, 2))
+    w = T("w", [2, 1, 1, 2], "INT8", data=bytes(4), scale=[0.01])
+    y = act("y") if x.dtype == "INT8" else T("y", [1, 4, 4, 2], x.dtype)
+    return one_op("TRANSPOSE_CONV", [shape, w, x, bias], y, ("TransposeConvOptions", {"StrideH": 1, "StrideW": 1}), 3)
+
+
 RELU, RELU_N1_TO_1, RELU6 = 1, 2, 3
 CONCAT = ("ConcatenationOptions", {"Axis": 3})
 PACK = ("PackOptions", {"ValuesCount": 2, "Axis": 0})
@@ -142,6 +150,18 @@ CASES: list[tuple[str, M, list[tuple[str, int]]]] = [
         [("TPU207", 0)],
     ),
     ("bias of the wrong length", conv(bias=T("b", [3], "INT32", data=bytes(12), scale=[0.0005])), [("TPU207", 0)]),
+    # TRANSPOSE_CONV: inputs (output shape, filter, data, bias): the data is input 2, the bias input 3.
+    ("transpose conv with an int32 bias passes", transpose_conv(act("x"), T("b", [2], "INT32", data=bytes(8))), []),
+    (
+        "transpose conv with an int8 bias fails",
+        transpose_conv(act("x"), T("b", [2], "INT8", data=bytes(2))),
+        [("TPU207", 0)],
+    ),
+    (
+        "transpose conv of float data with a float bias passes",
+        transpose_conv(T("x", [1, 4, 4, 2], "FLOAT32"), T("b", [2], "FLOAT32", data=bytes(8))),
+        [],
+    ),
     ("int8 conv ignores the bias scale", conv(bias=T("b", [2], "INT32", data=bytes(8), scale=[0.5])), []),
     ("int8 dense, bias off by 1.9% of the output scale", dense(f32(0.05) * f32(0.01) + 0.019 * f32(0.05)), []),
     (
