@@ -282,8 +282,9 @@ def test_packed_quantization_decodes_to_the_same_values() -> None:
 
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
 def test_reader_sets_every_field_its_constructors_would(path: Path) -> None:
-    """The tensor reader makes Tensor and Quantization objects without calling their constructors
-    (a call per tensor): each has every field set, and equals the one the constructors make."""
+    """The readers make Tensor, Quantization and Op objects without calling their constructors
+    (a call per tensor or op): each has every field set, and equals the one the constructors make
+    (their values: tests/test_schema_reader.py)."""
     from dataclasses import fields
 
     from tpulint.model import Quantization, Tensor
@@ -301,6 +302,9 @@ def test_reader_sets_every_field_its_constructors_would(path: Path) -> None:
                     assert {s: getattr(q, s) for s in Quantization.__slots__} == {
                         s: getattr(made, s) for s in Quantization.__slots__
                     }
+            for op in sg.ops:
+                values = [getattr(op, f.name) for f in fields(Op)]
+                assert type(op) is Op and Op(*values) == op and Op(*values).options == op.options
     finally:
         m.close()
 

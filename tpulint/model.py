@@ -671,6 +671,7 @@ def _read_ops(
     copied = 0
     copies: array[int] = array("q")
     sizes = _Sizes(check, "Operator")
+    new = object.__new__
     ops: list[Op] = []
     for oi, o in enumerate(positions):
         if not oi % RELEASE_EVERY:
@@ -763,26 +764,20 @@ def _read_ops(
                 f"subgraph {si} op {oi} refers to operator code {oc_idx} but the model has {nopcodes}", "TPU904"
             )
         name, version, custom = opcodes[oc_idx]
-        opt_type, options_read = S.read_options(r, o, f)
-        inputs, outputs, intermediates = index_vectors
-        ops.append(
-            Op(
-                si,
-                oi,
-                name,
-                opcode_codes[oc_idx],
-                version,
-                custom,
-                inputs,
-                outputs,
-                intermediates,
-                opt_type,
-                options_read,
-                u32(buf, copts)[0] if copts >= 0 else 0,
-                copts + 4 if copts >= 0 else -1,
-                oc_idx,
-            )
-        )
+        # Op(...) without the call of its __init__ (as the tensor reader makes tensors): every field.
+        op = new(Op)
+        op.subgraph = si
+        op.index = oi
+        op.opcode = name
+        op.builtin_code = opcode_codes[oc_idx]
+        op.version = version
+        op.custom_code = custom
+        op.inputs, op.outputs, op.intermediates = index_vectors
+        op.options_type, op.options = S.read_options(r, o, f)
+        op.custom_options_size = u32(buf, copts)[0] if copts >= 0 else 0
+        op.custom_options_at = copts + 4 if copts >= 0 else -1
+        op.opcode_index = oc_idx
+        ops.append(op)
     return ops, copies, budget, reads
 
 

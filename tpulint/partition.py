@@ -47,11 +47,11 @@ class Partition:
 
     @property
     def tpu_ops(self) -> list[int]:
-        return sorted(i for i, p in self.placement.items() if p == "tpu")
+        return sorted([i for i, p in self.placement.items() if p == "tpu"])
 
     @property
     def cpu_ops(self) -> list[int]:
-        return sorted(i for i, p in self.placement.items() if p == "cpu")
+        return sorted([i for i, p in self.placement.items() if p == "cpu"])
 
     @property
     def segments(self) -> int:

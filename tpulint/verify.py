@@ -1018,7 +1018,7 @@ class _Walker:
             self.budget < cost
             or (all_inputs and (min(all_inputs) < -1 or max(all_inputs) >= ntensors))
             or (all_outputs and (min(all_outputs) < -1 or max(all_outputs) >= ntensors))
-            or any(op.intermediates for op in ops)
+            or any(map(_intermediates_of, ops))
         ):
             self.check_op_indices(s, ops, ntensors, loc)
         else:
@@ -1188,6 +1188,7 @@ _CONTROL_FLOW: Final = tuple(
 
 
 _buffer_of: Final = attrgetter("buffer")
+_intermediates_of: Final = attrgetter("intermediates")
 
 
 def _check_indices(values: Sequence[int], count: int, allow_none: bool, what: str) -> None:
