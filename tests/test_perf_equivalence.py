@@ -309,6 +309,21 @@ def test_reader_sets_every_field_its_constructors_would(path: Path) -> None:
         m.close()
 
 
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
+def test_report_rows_have_every_field(path: Path) -> None:
+    """The analysis makes each op's OpReport without calling its constructor: every field set,
+    equal to the one the constructor makes."""
+    from dataclasses import fields
+
+    from tpulint.report import OpReport
+
+    names = [f.name for f in fields(OpReport)]
+    report = analyze_path(path, Target.default())
+    for row in report.ops:
+        values = [getattr(row, n) for n in names]  # AttributeError: a field not set
+        assert type(row) is OpReport and OpReport(*values) == row
+
+
 def test_check_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
     """tpulint pauses the cyclic garbage collector while it reads and analyses a model; it is on
     again afterwards (also after an unreadable or malformed file), and stays off if the caller

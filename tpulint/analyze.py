@@ -188,6 +188,7 @@ def analyze_model(
     work = latency.ops_work(main)  # (MACs, cycles) per op: the report's MACs, then the latency estimate
     main_ops, labels, tensors = main.subgraph.ops, main.labels, main.subgraph.tensors
     const_lists = [consts for _, consts, _, _ in main.all_tensor_lists()]  # by op index
+    new = object.__new__
     for i in main.execution_order():
         op = main_ops[i]
         params = 0
@@ -204,24 +205,24 @@ def analyze_model(
         status_id = op_statuses[i]
         if compile_error is not None:
             placement, status_id = "cpu", ""
-        ops.append(
-            OpReport(  # positional (the field order of OpReport): this runs once per op
-                0,
-                i,
-                op.type_name,
-                op.version,
-                tensors[outputs[0]].name if outputs and outputs[0] >= 0 else "",  # _op_name, inline
-                placement,
-                texts[status_id] if status_id else None,
-                sorted({r.code for r, _ in hits}) if hits else [],
-                segments.get(i) if placement == "tpu" else None,
-                labels(op.inputs),
-                labels(outputs),
-                work[i][0],
-                params,
-                op.custom_code,
-            )
-        )
+        # OpReport(...) without the call of its __init__ (this runs once per op): every field
+        # (tests/test_perf_equivalence.py checks them).
+        row = new(OpReport)
+        row.subgraph = 0
+        row.index = i
+        row.opcode = op.type_name
+        row.version = op.version
+        row.name = tensors[outputs[0]].name if outputs and outputs[0] >= 0 else ""  # _op_name, inline
+        row.placement = placement
+        row.status = texts[status_id] if status_id else None
+        row.codes = sorted({r.code for r, _ in hits}) if hits else []
+        row.segment = segments.get(i) if placement == "tpu" else None
+        row.inputs = labels(op.inputs)
+        row.outputs = labels(outputs)
+        row.macs = work[i][0]
+        row.param_bytes = params
+        row.custom_code = op.custom_code
+        ops.append(row)
     # Ops of other subgraphs (control-flow bodies) are not compiled.
     for g in graphs[1:]:
         for op in g.subgraph.ops:
