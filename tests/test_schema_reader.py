@@ -371,6 +371,26 @@ def test_parse_bytes_bytearray_memoryview_and_mmap_agree(name: str) -> None:
         c.close()
 
 
+def test_index_vectors_of_any_length() -> None:
+    """Index and shape vectors read through the small-vector unpackers (up to 15 values) and
+    through the cached ones for longer vectors give the file's values."""
+    from builders import M, O, T, build
+
+    assert all(len(_schema.SMALL_INT32_UNPACKERS[n](bytes(4 * n), 0)) == n for n in range(16))
+    for n in (1, 15, 16, 40):
+        names = [f"x{i}" for i in range(n)]
+        m = M(
+            tensors=[*(T(x, [1, 1, 1, 2], "INT8", scale=[0.1]) for x in names), T("y", [1, 1, 1, 2 * n], "INT8")],
+            ops=[O("CONCATENATION", names, ["y"], options=("ConcatenationOptions", {"Axis": 3}))],
+            inputs=names,
+            outputs=["y"],
+        )
+        model = parse_model(build(m))
+        assert model.subgraphs[0].ops[0].inputs == tuple(range(n))
+        assert model.subgraphs[0].inputs == tuple(range(n))
+        assert model.subgraphs[0].tensors[n].shape == (1, 1, 1, 2 * n)
+
+
 def test_buffer_is_zeros_agrees_with_the_buffers_bytes() -> None:
     """Model.buffer_is_zeros: the buffer has data and every byte of it is 0, whatever holds the
     file; a buffer without data, out of range, or of a closed model is not."""

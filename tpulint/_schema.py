@@ -66,9 +66,8 @@ def vector_unpacker(fmt: str, count: int) -> Callable[[Any, int], tuple[Any, ...
 
 
 def int32_unpacker(count: int) -> Callable[[Any, int], tuple[int, ...]]:
-    """``vector_unpacker("i", count)``, for the reader's hot loops (which look in
-    :data:`INT32_UNPACKERS` first: ``(INT32_UNPACKERS.get(n) or int32_unpacker(n))``, no call
-    for a length seen before)."""
+    """``vector_unpacker("i", count)``, cached (the reader's hot loops look in
+    :data:`SMALL_INT32_UNPACKERS` first)."""
     fn = INT32_UNPACKERS.get(count)
     if fn is None:
         fn = INT32_UNPACKERS[count] = vector_unpacker("i", count)
@@ -76,6 +75,11 @@ def int32_unpacker(count: int) -> Callable[[Any, int], tuple[int, ...]]:
 
 
 INT32_UNPACKERS: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
+# The unpackers of the vectors of up to 15 int32s (shapes, an op's tensor indices), made at import:
+# the reader's hot loops index this (``SMALL_INT32_UNPACKERS[n] if n < 16``) instead of a dict call.
+SMALL_INT32_UNPACKERS: tuple[Callable[[Any, int], tuple[int, ...]], ...] = tuple(
+    vector_unpacker("i", n) for n in range(16)
+)
 
 
 class Reader:

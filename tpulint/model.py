@@ -662,7 +662,7 @@ def _read_ops(
     S = _schema
     buf = r.buf
     fields, vtables = r.fields, r.vtables
-    u32, i32, int32_unpacker, int32_unpackers = S.u32, S.i32, S.int32_unpacker, S.INT32_UNPACKERS
+    u32, i32, int32_unpacker, small_unpackers = S.u32, S.i32, S.int32_unpacker, S.SMALL_INT32_UNPACKERS
     nopcodes = len(opcodes)
     checking = check is not None
     n = len(buf)
@@ -701,7 +701,7 @@ def _read_ops(
                         raise _Recheck
                     copied += 4 * length
                 if length:
-                    values = (int32_unpackers.get(length) or int32_unpacker(length))(buf, vec + 4)
+                    values = (small_unpackers[length] if length < 16 else int32_unpacker(length))(buf, vec + 4)
                     if same is not None:
                         values = same(values)
             index_vectors.append(values)
@@ -836,11 +836,11 @@ class _TensorReader:
         """The tensors of subgraph ``si`` (tables at ``positions``); with ``check``, also what was
         copied out of each table (read budget) and the walk's work and read budgets left."""
         buf = self.reader.buf
-        i32, u32, int32_unpacker, int32_unpackers = (
+        i32, u32, int32_unpacker, small_unpackers = (
             _schema.i32,
             _schema.u32,
             _schema.int32_unpacker,
-            _schema.INT32_UNPACKERS,
+            _schema.SMALL_INT32_UNPACKERS,
         )
         r = self.reader
         tensor_plans, quant_plans = self.tensor_plans, self.quant_plans
@@ -958,11 +958,15 @@ class _TensorReader:
                         quant.quantized_dimension = qdim
                 shape: tuple[int, ...] = ()
                 if shape_length:
-                    values = (int32_unpackers.get(shape_length) or int32_unpacker(shape_length))(buf, shape_at)
+                    values = (small_unpackers[shape_length] if shape_length < 16 else int32_unpacker(shape_length))(
+                        buf, shape_at
+                    )
                     shape = shapes.setdefault(values, values)
                 sig = None
                 if sig_length:
-                    values = (int32_unpackers.get(sig_length) or int32_unpacker(sig_length))(buf, sig_at)
+                    values = (small_unpackers[sig_length] if sig_length < 16 else int32_unpacker(sig_length))(
+                        buf, sig_at
+                    )
                     sig = shapes.setdefault(values, values)
                 name = ""
                 if o_name:
