@@ -343,11 +343,10 @@ def check_bias_format(ctx: ModelContext) -> Iterator[Violation]:
     for g in ctx.graphs:
         for op in _ops(g, bias_input):
             k = bias_input[op.opcode]
-            x, w, b, _ = _operands(g, op)
+            x, w, input2, _ = _operands(g, op)
             if op.opcode == "TRANSPOSE_CONV":  # inputs: output shape, filter, data, bias
-                x, b = b, _tensor(g, op, k)
-            elif k != 2:
-                b = _tensor(g, op, k)
+                x = input2
+            b = input2 if k == 2 else _tensor(g, op, k)
             if x is None or x.dtype not in EIGHT_BIT:
                 continue
             if b is None:
