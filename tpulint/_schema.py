@@ -76,7 +76,7 @@ def int32_unpacker(count: int) -> Callable[[Any, int], tuple[int, ...]]:
 
 INT32_UNPACKERS: dict[int, Callable[[Any, int], tuple[int, ...]]] = {}
 # The unpackers of the vectors of up to 15 int32s (shapes, an op's tensor indices), made at import:
-# the reader's hot loops index this (``SMALL_INT32_UNPACKERS[n] if n < 16``) instead of a dict call.
+# the reader's hot loops index this (``SMALL_INT32_UNPACKERS[n]`` for n below its length) instead of a dict call.
 SMALL_INT32_UNPACKERS: tuple[Callable[[Any, int], tuple[int, ...]], ...] = tuple(
     vector_unpacker("i", n) for n in range(16)
 )

@@ -663,6 +663,7 @@ def _read_ops(
     buf = r.buf
     fields, vtables = r.fields, r.vtables
     u32, i32, int32_unpacker, small_unpackers = S.u32, S.i32, S.int32_unpacker, S.SMALL_INT32_UNPACKERS
+    small = len(small_unpackers)  # vectors shorter than this have their unpacker ready
     nopcodes = len(opcodes)
     checking = check is not None
     n = len(buf)
@@ -701,7 +702,7 @@ def _read_ops(
                         raise _Recheck
                     copied += 4 * length
                 if length:
-                    values = (small_unpackers[length] if length < 16 else int32_unpacker(length))(buf, vec + 4)
+                    values = (small_unpackers[length] if length < small else int32_unpacker(length))(buf, vec + 4)
                     if same is not None:
                         values = same(values)
             index_vectors.append(values)
@@ -842,6 +843,7 @@ class _TensorReader:
             _schema.int32_unpacker,
             _schema.SMALL_INT32_UNPACKERS,
         )
+        small = len(small_unpackers)  # vectors shorter than this have their unpacker ready
         r = self.reader
         tensor_plans, quant_plans = self.tensor_plans, self.quant_plans
         tensor_sizes, quant_sizes = _Sizes(check, "Tensor"), _Sizes(check, "QuantizationParameters")
@@ -958,13 +960,13 @@ class _TensorReader:
                         quant.quantized_dimension = qdim
                 shape: tuple[int, ...] = ()
                 if shape_length:
-                    values = (small_unpackers[shape_length] if shape_length < 16 else int32_unpacker(shape_length))(
+                    values = (small_unpackers[shape_length] if shape_length < small else int32_unpacker(shape_length))(
                         buf, shape_at
                     )
                     shape = shapes.setdefault(values, values)
                 sig = None
                 if sig_length:
-                    values = (small_unpackers[sig_length] if sig_length < 16 else int32_unpacker(sig_length))(
+                    values = (small_unpackers[sig_length] if sig_length < small else int32_unpacker(sig_length))(
                         buf, sig_at
                     )
                     sig = shapes.setdefault(values, values)
